@@ -1,0 +1,139 @@
+//! `Guard`: the one holder of a resource's item.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+
+use crate::manager::AllocateRelease;
+use crate::resource::Resource;
+
+/// Exclusive access to a resource's item, from [`Resource::get`].
+///
+/// Dropping it is the *put*: the item stays allocated and becomes idle, the
+/// most recently used of the pool, and the next get of the resource reuses it.
+/// If a release was scheduled (see [`Resource::schedule_release`]), the item is
+/// released instead. While other gets wait for the pool's capacity, a put
+/// releases the item and hands its charge to the longest waiting of them.
+///
+/// # Panics
+///
+/// Dropping it panics if [`AllocateRelease::release`] runs and panics (the
+/// charge is freed first).
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// use resourcepool::{AllocateRelease, Pool};
+///
+/// struct Conn;
+/// impl AllocateRelease for Conn {
+///     type Item = Vec<u8>;
+///     type Error = std::io::Error;
+///     async fn allocate(&self) -> Result<Vec<u8>, std::io::Error> { Ok(vec![]) }
+/// }
+///
+/// let conn = Pool::new(1).create(Conn);
+/// let mut guard = conn.get().await?;
+/// guard.push(1); // DerefMut to the item
+/// drop(guard);   // put
+/// assert_eq!(conn.get().await?.len(), 1);
+/// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+/// # }).unwrap();
+/// ```
+#[clippy::has_significant_drop]
+#[must_use = "dropping the guard puts the resource back at once"]
+pub struct Guard<'a, M: AllocateRelease> {
+    resource: &'a Resource<M>,
+    /// The guard hands out `&mut M::Item`: it is `Send`/`Sync` as that is.
+    _item: PhantomData<&'a mut M::Item>,
+}
+
+impl<'a, M: AllocateRelease> Guard<'a, M> {
+    pub(crate) fn new(resource: &'a Resource<M>) -> Self {
+        Guard {
+            resource,
+            _item: PhantomData,
+        }
+    }
+
+    /// Releases the item now (say, after an I/O error), frees its charge, and
+    /// lets go of the resource. The next get allocates afresh.
+    ///
+    /// # Errors
+    ///
+    /// What [`AllocateRelease::release`] returned. The charge is freed either way.
+    ///
+    /// # Panics
+    ///
+    /// If `release` panics (the charge is freed first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # use resourcepool::{AllocateRelease, Pool};
+    /// # struct Conn;
+    /// # impl AllocateRelease for Conn {
+    /// #     type Item = ();
+    /// #     type Error = std::io::Error;
+    /// #     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// let conn = Pool::new(1).create(Conn);
+    /// let guard = conn.get().await.unwrap();
+    /// guard.release()?;
+    /// assert!(!conn.is_allocated());
+    /// assert_eq!(conn.pool().stats().idle, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn release(self) -> Result<(), M::Error> {
+        let resource = self.resource;
+        core::mem::forget(self);
+        resource.release_held()
+    }
+
+    /// The resource this guard holds.
+    pub fn resource(&self) -> &'a Resource<M> {
+        self.resource
+    }
+}
+
+impl<M: AllocateRelease> Deref for Guard<'_, M> {
+    type Target = M::Item;
+
+    fn deref(&self) -> &M::Item {
+        // SAFETY: a Guard exists only while its resource is HELD by it with an
+        // item (ALLOCATED, not RELEASING), until its drop or `release`; the
+        // borrow of `self` keeps the reference inside that span.
+        #[allow(unsafe_code)]
+        unsafe {
+            &*self.resource.item()
+        }
+    }
+}
+
+impl<M: AllocateRelease> DerefMut for Guard<'_, M> {
+    fn deref_mut(&mut self) -> &mut M::Item {
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference.
+        #[allow(unsafe_code)]
+        unsafe {
+            &mut *self.resource.item()
+        }
+    }
+}
+
+impl<M: AllocateRelease> Drop for Guard<'_, M> {
+    fn drop(&mut self) {
+        self.resource.put();
+    }
+}
+
+impl<M: AllocateRelease> fmt::Debug for Guard<'_, M>
+where
+    M::Item: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard").field("item", &**self).finish()
+    }
+}

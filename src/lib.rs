@@ -1,0 +1,105 @@
+//! Share a limited number of underlying resources (connections, files,
+//! sessions) among many keyed users, on any async runtime.
+//!
+//! A [`Pool`] has a limit, `max`, on allocated items. Each [`Resource`] (say,
+//! "the connection to host X") is allocated on demand by [`Resource::get`],
+//! kept allocated and idle after its [`Guard`] is dropped (the *put*) for the
+//! next get to reuse, and evicted, least recently used first, when another
+//! resource needs its charge. [`Guard::release`] frees an item now (after an
+//! I/O error, say), and [`Resource::schedule_release`] at the next put.
+//!
+//! It re-implements, and betters, the Go package `lib/resourcepool` of the
+//! Dominator project: no mutex on the hot paths, exact accounting under
+//! cancellation and panics, LRU eviction, and no starvation.
+//!
+//! # Examples
+//!
+//! ```
+//! # futures_lite::future::block_on(async {
+//! use resourcepool::{AllocateRelease, Pool};
+//!
+//! /// The connection to one host; `allocate` dials it.
+//! struct Host(String);
+//!
+//! impl AllocateRelease for Host {
+//!     type Item = Vec<String>; // stands in for a TcpStream
+//!     type Error = std::io::Error;
+//!
+//!     async fn allocate(&self) -> Result<Self::Item, Self::Error> {
+//!         Ok(vec![format!("dialed {}", self.0)])
+//!     }
+//!     fn release(&self, item: Self::Item) -> Result<(), Self::Error> {
+//!         drop(item); // hang up
+//!         Ok(())
+//!     }
+//! }
+//!
+//! // 3 hosts, but at most 2 connections open at once.
+//! let pool = Pool::new(2);
+//! let hosts: Vec<_> = (0..3).map(|i| pool.create(Host(format!("host-{i}")))).collect();
+//!
+//! for round in 0..2 {
+//!     for host in &hosts {
+//!         let mut connection = host.get().await?; // reuse, or dial (evicting the LRU one)
+//!         connection.push(format!("round {round}"));
+//!     } // put: the connection stays open, idle
+//! }
+//! let stats = pool.stats();
+//! assert_eq!((stats.in_use, stats.idle), (0, 2));
+//! # Ok::<(), resourcepool::Error<std::io::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # How it works
+//!
+//! Each resource's state is one `AtomicU64` (see the layout in `src/state.rs`):
+//! a get of an idle item is one compare-and-swap on it, and a put another. The
+//! pool's limit is an atomic counter of charges, touched only when an item is
+//! allocated or released. Idle resources sit in a lock-free queue with lazy
+//! deletion, evicted in CLOCK (second-chance) order: among idle resources not
+//! got again since they were queued, the earliest put goes first; a resource
+//! got and put again goes after every idle resource put before its latest put.
+//! Waits use `event-listener` (capacity, the hold) and `atomic-waker` (a
+//! resource waiting for its own release), so any executor, or a blocked
+//! thread, can drive them.
+//!
+//! # Fairness
+//!
+//! While gets wait for capacity, a put releases its item and hands its charge
+//! to the longest waiting get, instead of keeping the item for its own resource
+//! to reuse at once. No get starves while others make progress; the cost is an
+//! allocation per handover when the pool is oversubscribed.
+#![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub,
+    clippy::undocumented_unsafe_blocks
+)]
+
+mod error;
+mod guard;
+mod manager;
+mod pool;
+mod resource;
+mod slot;
+#[allow(unreachable_pub)]
+mod state;
+mod stats;
+mod sync;
+mod wait;
+
+pub use error::Error;
+pub use guard::Guard;
+pub use manager::AllocateRelease;
+pub use pool::Pool;
+pub use resource::Resource;
+pub use stats::Stats;
+
+/// Internals exposed to the loom models and fuzz targets. Not public API.
+#[cfg(any(loom, fuzzing))]
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::state;
+}

@@ -1,0 +1,63 @@
+//! The trait that makes and frees the underlying resource.
+
+use core::future::Future;
+
+/// Makes and frees the item behind a [`Resource`](crate::Resource): dials a
+/// connection, opens a file, logs in to a session.
+///
+/// One manager per resource; it usually carries the resource's key (the host to
+/// dial, the path to open). A pool may hold resources of different manager
+/// types.
+///
+/// # Examples
+///
+/// ```
+/// use resourcepool::AllocateRelease;
+/// use std::net::SocketAddr;
+///
+/// struct Host(SocketAddr);
+///
+/// impl AllocateRelease for Host {
+///     type Item = std::net::TcpStream;
+///     type Error = std::io::Error;
+///
+///     async fn allocate(&self) -> Result<Self::Item, Self::Error> {
+///         std::net::TcpStream::connect(self.0)
+///     }
+/// }
+/// ```
+pub trait AllocateRelease: Send + Sync + 'static {
+    /// The underlying resource: a connection, a file, a session.
+    type Item: Send + 'static;
+    /// What `allocate` and `release` fail with.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Makes the underlying resource (dial, open, log in).
+    ///
+    /// Called by `get` when the resource is not allocated, once it holds one of
+    /// the pool's charges. If it fails or panics, or the `get` is dropped while
+    /// it runs, the charge is freed and the hold let go.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the manager fails with; `get` returns it as
+    /// [`Error::Allocate`](crate::Error::Allocate).
+    fn allocate(&self) -> impl Future<Output = Result<Self::Item, Self::Error>> + Send;
+
+    /// Frees the underlying resource. Synchronous: it may run inside `Drop`
+    /// (a put of a resource whose release was scheduled, the last handle of a
+    /// resource) and inside another resource's `get` (eviction).
+    ///
+    /// Called exactly once for every item that `allocate` returned.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the manager fails with. It reaches the caller of
+    /// [`Guard::release`](crate::Guard::release) and
+    /// [`Resource::schedule_release`](crate::Resource::schedule_release); a
+    /// release on eviction, on put or on drop has nowhere to report it.
+    fn release(&self, item: Self::Item) -> Result<(), Self::Error> {
+        drop(item);
+        Ok(())
+    }
+}

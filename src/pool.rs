@@ -1,0 +1,351 @@
+//! `Pool`: the charge counter, the idle queue with CLOCK eviction, and the
+//! capacity wait.
+//!
+//! # Charges
+//!
+//! `used` counts the charges taken: allocating + in use + idle + releasing
+//! resources, plus *grants* (charges handed to waiting gets and not yet
+//! claimed). It never exceeds `max`, and a charge is only freed after the
+//! `release` of its item returned, so live items never exceed `max`. An
+//! eviction does not touch `used`: the victim's charge passes to the evictor.
+//!
+//! # The capacity wait, and why no wakeup is lost
+//!
+//! A get that finds no free charge, no grant and no idle victim registers a
+//! listener on `capacity`, adds itself to `waiters`, issues a `SeqCst` fence and
+//! looks again before it sleeps. Whoever makes capacity available does so first
+//! and then (after a `SeqCst` fence) reads `waiters`, notifying one more listener
+//! if it is not zero. One of the two sees the other.
+//!
+//! Capacity appears in three ways, each followed by that check: a charge is
+//! freed (`free_charge`), an entry is pushed on the idle queue (`push_idle`,
+//! also after a second chance), or a put hands its charge over (below). A put
+//! that leaves its entry queued (the hot path) needs no check: a waiter's scan
+//! pops that entry and either finds the resource idle or clears QUEUED, and
+//! then the resource's next put pushes.
+//!
+//! # Fairness
+//!
+//! While gets wait for capacity, a put releases its item and *grants* the
+//! charge to the waiters rather than leave the item idle for its own resource to
+//! grab again, and only a get that has already slept may claim a grant. Waiters
+//! are woken in the order they started listening, so no get starves while
+//! others make progress. If the last waiter leaves, unclaimed grants turn back
+//! into free charges.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use std::sync::{Arc, Weak};
+
+use concurrent_queue::ConcurrentQueue;
+use event_listener::{Event, IntoNotification};
+
+use crate::manager::AllocateRelease;
+use crate::resource::Resource;
+use crate::state::Evict;
+use crate::stats::{Counters, Stats};
+use crate::sync::{fence, AtomicUsize, Ordering};
+use crate::wait::{listen_or_cancel, Cancelled};
+
+/// A limit on allocated items, shared by many [`Resource`]s.
+///
+/// A cheap handle: clones share the same pool. The pool is not generic, so
+/// resources with different managers (TCP connections, open files) can share
+/// one limit. It lives as long as any handle or any of its resources.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// use resourcepool::{AllocateRelease, Pool};
+///
+/// struct Host(&'static str);
+///
+/// impl AllocateRelease for Host {
+///     type Item = String;
+///     type Error = std::io::Error;
+///     async fn allocate(&self) -> Result<String, std::io::Error> {
+///         Ok(format!("connection to {}", self.0))
+///     }
+/// }
+///
+/// // At most 2 connections open at once, whatever the number of hosts.
+/// let pool = Pool::new(2);
+/// let hosts: Vec<_> = ["a", "b", "c"].into_iter().map(|h| pool.create(Host(h))).collect();
+///
+/// for host in &hosts {
+///     let connection = host.get().await?; // "c" evicts "a", the least recently used
+///     assert!(connection.starts_with("connection to"));
+/// }
+/// assert!(!hosts[0].is_allocated());
+/// assert_eq!(pool.stats().idle, 2);
+/// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Pool {
+    pub(crate) inner: Arc<PoolInner>,
+}
+
+impl Pool {
+    /// Creates a pool that allows at most `max` allocated items at once.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is zero: no resource could ever be got.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = resourcepool::Pool::new(900);
+    /// assert_eq!(pool.max(), 900);
+    /// ```
+    pub fn new(max: usize) -> Pool {
+        assert!(
+            max > 0,
+            "resourcepool::Pool::new: max must be at least 1, got 0"
+        );
+        Pool {
+            inner: Arc::new(PoolInner {
+                max,
+                used: AtomicUsize::new(0),
+                grants: AtomicUsize::new(0),
+                waiters: AtomicUsize::new(0),
+                capacity: Event::new(),
+                idle: ConcurrentQueue::unbounded(),
+                counters: Counters::new(),
+            }),
+        }
+    }
+
+    /// Creates a resource managed by `manager`, sharing this pool's limit.
+    ///
+    /// Allocates nothing: the first [`Resource::get`] calls
+    /// [`AllocateRelease::allocate`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resourcepool::{AllocateRelease, Pool};
+    ///
+    /// struct File(&'static str);
+    /// impl AllocateRelease for File {
+    ///     type Item = std::fs::File;
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> std::io::Result<std::fs::File> {
+    ///         std::fs::File::open(self.0)
+    ///     }
+    /// }
+    ///
+    /// let pool = Pool::new(1);
+    /// let file = pool.create(File("/etc/hostname"));
+    /// assert!(!file.is_allocated());
+    /// ```
+    pub fn create<M: AllocateRelease>(&self, manager: M) -> Resource<M> {
+        Resource::new(self.clone(), manager)
+    }
+
+    /// The limit on allocated items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(resourcepool::Pool::new(3).max(), 3);
+    /// ```
+    pub fn max(&self) -> usize {
+        self.inner.max
+    }
+
+    /// How many items are in use, idle, allocating and releasing.
+    ///
+    /// See [`Stats`] for an example and for how exact it is.
+    pub fn stats(&self) -> Stats {
+        self.inner.counters.stats(self.inner.max)
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A resource as the pool sees it on the eviction path, whatever its manager.
+pub(crate) trait Victim: Send + Sync {
+    /// Applies [`state::evict`](crate::state::evict) to the resource.
+    fn evict(&self) -> Evict;
+    /// Releases the item claimed by `evict`. Its charge then belongs to the
+    /// caller (or is freed, if `release` panics).
+    fn release_evicted(&self);
+}
+
+/// The state shared by all handles of a pool.
+pub(crate) struct PoolInner {
+    max: usize,
+    /// Charges taken, grants included. Never above `max`.
+    used: AtomicUsize,
+    /// Charges handed to waiting gets, not yet claimed.
+    grants: AtomicUsize,
+    /// Gets registered as waiting for capacity.
+    waiters: AtomicUsize,
+    /// Notified, one listener per notification, when capacity appears.
+    capacity: Event,
+    /// Idle resources, least recently put first, with lazy deletion: an entry
+    /// whose resource is no longer idle is dropped when popped. At most one
+    /// entry per resource (its QUEUED bit).
+    idle: ConcurrentQueue<Weak<dyn Victim>>,
+    pub(crate) counters: Counters,
+}
+
+impl PoolInner {
+    /// Whether gets are waiting for capacity (a hint for put; see "Fairness").
+    #[inline]
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.waiters.load(Ordering::Relaxed) > 0
+    }
+
+    /// Phase 2: takes a charge for a resource, waiting until one is available or
+    /// `cancel` completes.
+    pub(crate) async fn acquire_capacity<C: Future<Output = ()>>(
+        &self,
+        mut cancel: Pin<&mut C>,
+    ) -> Result<(), Cancelled> {
+        if self.try_take_capacity(false) {
+            return Ok(());
+        }
+        let mut listener = self.capacity.listen();
+        let _registered = Registration::new(self);
+        let mut woken = false;
+        loop {
+            if self.try_take_capacity(woken) {
+                return Ok(());
+            }
+            listen_or_cancel(&mut listener, cancel.as_mut()).await?;
+            woken = true;
+            listener = self.capacity.listen();
+        }
+    }
+
+    /// A grant (only for a get that has slept), a free charge, or an idle victim.
+    fn try_take_capacity(&self, may_claim_grant: bool) -> bool {
+        (may_claim_grant && self.claim_grant()) || self.take_free_charge() || self.evict_one()
+    }
+
+    fn take_free_charge(&self) -> bool {
+        self.used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
+                (used < self.max).then_some(used + 1)
+            })
+            .is_ok()
+    }
+
+    fn claim_grant(&self) -> bool {
+        self.grants
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |grants| {
+                grants.checked_sub(1)
+            })
+            .is_ok()
+    }
+
+    /// Pops idle-queue entries until one resource is evicted (true) or the
+    /// queue is empty (false). A referenced resource gets a second chance: it
+    /// goes back to the end of the queue.
+    fn evict_one(&self) -> bool {
+        let mut pushed_back = false;
+        let victim = loop {
+            let Ok(entry) = self.idle.pop() else {
+                break None;
+            };
+            let Some(victim) = entry.upgrade() else {
+                continue;
+            };
+            match victim.evict() {
+                Evict::Claimed => break Some(victim),
+                Evict::SecondChance => {
+                    self.idle
+                        .push(entry)
+                        .expect("the idle queue is never closed");
+                    pushed_back = true;
+                }
+                Evict::NotIdle => {}
+            }
+        };
+        if pushed_back {
+            self.wake_a_waiter();
+        }
+        match victim {
+            Some(victim) => {
+                victim.release_evicted();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Makes an idle resource evictable by others.
+    pub(crate) fn push_idle(&self, entry: Weak<dyn Victim>) {
+        self.idle
+            .push(entry)
+            .expect("the idle queue is never closed");
+        self.wake_a_waiter();
+    }
+
+    /// Gives back a charge whose item was released (or never allocated): to the
+    /// waiting gets if there are any, else to the pool.
+    pub(crate) fn free_charge(&self) {
+        if self.waiters.load(Ordering::SeqCst) == 0 {
+            return self.return_charge();
+        }
+        self.grants.fetch_add(1, Ordering::SeqCst);
+        self.capacity.notify(1.additional());
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) == 0 {
+            self.return_grants();
+        }
+    }
+
+    fn return_charge(&self) {
+        self.used.fetch_sub(1, Ordering::SeqCst);
+        self.wake_a_waiter();
+    }
+
+    /// Turns unclaimed grants back into free charges (the waiters left).
+    fn return_grants(&self) {
+        while self.claim_grant() {
+            self.return_charge();
+        }
+    }
+
+    /// The second half of the handshake in the module docs.
+    fn wake_a_waiter(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.capacity.notify(1.additional());
+        }
+    }
+}
+
+/// A get counted in `waiters`. Leaving (with capacity, cancelled, or
+/// unwinding) uncounts it, and the last waiter to leave returns unclaimed grants.
+struct Registration<'a>(&'a PoolInner);
+
+impl<'a> Registration<'a> {
+    fn new(pool: &'a PoolInner) -> Self {
+        pool.waiters.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        Registration(pool)
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let pool = self.0;
+        if pool.waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
+            fence(Ordering::SeqCst);
+            pool.return_grants();
+        }
+    }
+}

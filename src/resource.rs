@@ -1,0 +1,661 @@
+//! `Resource`: the three phases of `get`, `schedule_release`, and what a
+//! release does to the state word and the pool.
+
+use core::fmt;
+use core::future::{poll_fn, Future};
+use core::pin::{pin, Pin};
+use core::task::Poll;
+use std::sync::{Arc, Weak};
+
+use event_listener::{Event, IntoNotification};
+
+use crate::error::Error;
+use crate::guard::Guard;
+use crate::manager::AllocateRelease;
+use crate::pool::{Pool, PoolInner, Victim};
+use crate::slot::Slot;
+use crate::state::{self, transition, Evict, Hold, Put, Schedule, Snapshot, Waiter};
+use crate::stats::{decrement, increment};
+use crate::sync::{AtomicU64, AtomicWaker, Ordering};
+use crate::wait::{listen_or_cancel, Cancelled};
+
+/// One underlying resource (say, the connection to one host), allocated on
+/// demand and shared by the tasks that use it, one at a time.
+///
+/// Clones are handles to the *same* resource: they share its item and its
+/// hold. Dropping the last handle releases an idle item and frees its charge.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// use resourcepool::{AllocateRelease, Pool};
+///
+/// struct Counter;
+/// impl AllocateRelease for Counter {
+///     type Item = u32;
+///     type Error = std::io::Error;
+///     async fn allocate(&self) -> Result<u32, std::io::Error> { Ok(0) }
+/// }
+///
+/// let pool = Pool::new(1);
+/// let resource = pool.create(Counter);
+/// *resource.get().await? += 1;      // allocates, then puts: the item stays
+/// *resource.clone().get().await? += 1; // a clone reuses the same item
+/// assert_eq!(*resource.get().await?, 2);
+/// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct Resource<M: AllocateRelease> {
+    inner: Arc<Shared<M>>,
+}
+
+/// What all handles of one resource share.
+struct Shared<M: AllocateRelease> {
+    /// The state word; see `state.rs`.
+    state: AtomicU64,
+    pool: Pool,
+    /// Notified, one listener per notification, when the hold is let go.
+    hold_released: Event,
+    /// Woken when a release of this resource's item returns (the holder may be
+    /// waiting for it before it allocates again).
+    release_done: AtomicWaker,
+    manager: M,
+    slot: Slot<M::Item>,
+}
+
+impl<M: AllocateRelease> Resource<M> {
+    pub(crate) fn new(pool: Pool, manager: M) -> Self {
+        Resource {
+            inner: Arc::new(Shared {
+                state: AtomicU64::new(Snapshot::NEW.0),
+                pool,
+                hold_released: Event::new(),
+                release_done: AtomicWaker::new(),
+                manager,
+                slot: Slot::empty(),
+            }),
+        }
+    }
+
+    /// Gets the resource: waits for its hold, then reuses its idle item, or
+    /// allocates one once a charge is available (evicting the least recently
+    /// used idle resource of the pool if need be).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Allocate`] if [`AllocateRelease::allocate`] fails; the charge is
+    /// freed and the hold let go. `get` never gives up waiting; see
+    /// [`get_or_cancel`](Self::get_or_cancel) and [`try_get`](Self::try_get).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future at any point loses nothing: a hold, a charge or a
+    /// wakeup it had passes on; an `allocate` in progress is dropped and its
+    /// charge freed.
+    ///
+    /// # Panics
+    ///
+    /// If `allocate`, or the `release` of an evicted item, panics; the charge is
+    /// freed and the hold let go first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use resourcepool::{AllocateRelease, Pool};
+    ///
+    /// struct Session;
+    /// impl AllocateRelease for Session {
+    ///     type Item = Vec<u8>;
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> Result<Vec<u8>, std::io::Error> { Ok(Vec::new()) }
+    /// }
+    ///
+    /// let pool = Pool::new(4);
+    /// let session = pool.create(Session);
+    /// let mut guard = session.get().await?;
+    /// guard.extend_from_slice(b"hello");
+    /// drop(guard); // put: the item stays allocated, idle
+    /// assert_eq!(&*session.get().await?, b"hello");
+    /// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
+        self.acquire(core::future::pending()).await
+    }
+
+    /// Like [`get`](Self::get), but gives up waiting once `cancel` completes: a
+    /// timer of any runtime, a channel, a shutdown signal.
+    ///
+    /// `cancel` is only polled when the get would have to wait, so a `cancel`
+    /// that is already complete fails only a get that would wait; evicting an
+    /// idle victim is not waiting. It does not interrupt a running `allocate`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::PutTimeout`]: cancelled while another `Guard` of this resource
+    ///   was alive (phase 1).
+    /// - [`Error::ResourceLimitExceeded`]: cancelled while waiting for a charge,
+    ///   or for this resource's own release to finish (phase 2).
+    /// - [`Error::Allocate`]: `allocate` failed (phase 3).
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use resourcepool::{AllocateRelease, Error, Pool};
+    ///
+    /// struct Conn;
+    /// impl AllocateRelease for Conn {
+    ///     type Item = ();
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// }
+    ///
+    /// let pool = Pool::new(1);
+    /// let conn = pool.create(Conn);
+    /// let _held = conn.get().await?;
+    /// // Any future cancels: `tokio::time::sleep(d)`, `async_io::Timer::after(d)`,
+    /// // a shutdown channel's receive. Here: one that completes on its second poll.
+    /// let cancel = futures_lite::future::yield_now();
+    /// assert!(matches!(conn.get_or_cancel(cancel).await, Err(Error::PutTimeout)));
+    /// # Ok::<(), Error<std::io::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn get_or_cancel<C: Future<Output = ()>>(
+        &self,
+        cancel: C,
+    ) -> Result<Guard<'_, M>, Error<M::Error>> {
+        self.acquire(cancel).await
+    }
+
+    /// Gets the resource if that needs no waiting: its hold is free, and it is
+    /// idle, or a charge is free, or an idle resource can be evicted. It still
+    /// awaits `allocate`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::PutTimeout`]: another `Guard` of this resource is alive.
+    /// - [`Error::ResourceLimitExceeded`]: no charge is free and no resource is
+    ///   idle (or this resource's own release is still running).
+    /// - [`Error::Allocate`]: `allocate` failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use resourcepool::{AllocateRelease, Error, Pool};
+    ///
+    /// struct Conn;
+    /// impl AllocateRelease for Conn {
+    ///     type Item = ();
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// }
+    ///
+    /// let pool = Pool::new(1);
+    /// let (a, b) = (pool.create(Conn), pool.create(Conn));
+    /// let held = a.get().await?;
+    /// assert!(matches!(b.try_get().await, Err(Error::ResourceLimitExceeded)));
+    /// drop(held);
+    /// assert!(b.try_get().await.is_ok()); // evicts a: evicting is not waiting
+    /// # Ok::<(), Error<std::io::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn try_get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
+        self.acquire(core::future::ready(())).await
+    }
+
+    /// Like [`get`](Self::get), but blocks the thread instead of returning a
+    /// future: for code outside async. Do not call it on an async runtime's
+    /// worker thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Allocate`] if `allocate` fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resourcepool::{AllocateRelease, Pool};
+    ///
+    /// struct Conn;
+    /// impl AllocateRelease for Conn {
+    ///     type Item = u8;
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> Result<u8, std::io::Error> { Ok(7) }
+    /// }
+    ///
+    /// let pool = Pool::new(1);
+    /// let conn = pool.create(Conn);
+    /// assert_eq!(*conn.get_blocking()?, 7);
+    /// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+    /// ```
+    pub fn get_blocking(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
+        futures_lite::future::block_on(self.get())
+    }
+
+    /// Releases the item now if it is idle, or at the next put if it is held
+    /// (or being allocated). Only that next put releases: later puts keep the
+    /// item again. Does nothing if the resource is not allocated.
+    ///
+    /// # Errors
+    ///
+    /// What [`AllocateRelease::release`] returned, when it ran now. A release at
+    /// the next put has nowhere to report an error (it still frees the charge).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use resourcepool::{AllocateRelease, Pool};
+    ///
+    /// struct Conn;
+    /// impl AllocateRelease for Conn {
+    ///     type Item = ();
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// }
+    ///
+    /// let pool = Pool::new(1);
+    /// let conn = pool.create(Conn);
+    /// let guard = conn.get().await.unwrap();
+    /// conn.schedule_release()?; // held: armed for the next put
+    /// drop(guard);
+    /// assert!(!conn.is_allocated());
+    /// # Ok::<(), std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn schedule_release(&self) -> Result<(), M::Error> {
+        let (decision, _) = transition(&self.inner.state, state::schedule_release);
+        match decision {
+            Schedule::ReleaseNow => self.inner.release_idle(),
+            Schedule::Armed | Schedule::Nothing => Ok(()),
+        }
+    }
+
+    /// Whether the resource holds an item (idle or in use). `false` while it is
+    /// being allocated or released.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # use resourcepool::{AllocateRelease, Pool};
+    /// # struct Conn;
+    /// # impl AllocateRelease for Conn {
+    /// #     type Item = ();
+    /// #     type Error = std::io::Error;
+    /// #     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// let conn = Pool::new(1).create(Conn);
+    /// assert!(!conn.is_allocated());
+    /// conn.get().await?.release()?;
+    /// assert!(!conn.is_allocated());
+    /// drop(conn.get().await?);
+    /// assert!(conn.is_allocated());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn is_allocated(&self) -> bool {
+        self.snapshot().is_allocated()
+    }
+
+    /// The manager this resource was created with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use resourcepool::{AllocateRelease, Pool};
+    /// struct Host(&'static str);
+    /// # impl AllocateRelease for Host {
+    /// #     type Item = ();
+    /// #     type Error = std::io::Error;
+    /// #     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// let host = Pool::new(1).create(Host("db-1"));
+    /// assert_eq!(host.manager().0, "db-1");
+    /// ```
+    pub fn manager(&self) -> &M {
+        &self.inner.manager
+    }
+
+    /// The pool this resource draws its charges from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use resourcepool::{AllocateRelease, Pool};
+    /// # struct Conn;
+    /// # impl AllocateRelease for Conn {
+    /// #     type Item = ();
+    /// #     type Error = std::io::Error;
+    /// #     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// let conn = Pool::new(5).create(Conn);
+    /// assert_eq!(conn.pool().max(), 5);
+    /// ```
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot(self.inner.state.load(Ordering::Acquire))
+    }
+
+    fn pool_inner(&self) -> &PoolInner {
+        &self.inner.pool.inner
+    }
+
+    /// The three phases of a get; `cancel` ends the waits (see `get_or_cancel`).
+    async fn acquire<C: Future<Output = ()>>(
+        &self,
+        cancel: C,
+    ) -> Result<Guard<'_, M>, Error<M::Error>> {
+        let mut cancel = pin!(cancel);
+        // Phase 1: the hold. An idle item comes with it, in the same swap.
+        let idle = match transition(&self.inner.state, |s| state::hold(s, Waiter::No)).0 {
+            Hold::Taken { idle } => idle,
+            Hold::Busy => self
+                .wait_for_hold(cancel.as_mut())
+                .await
+                .map_err(|Cancelled| Error::PutTimeout)?,
+        };
+        if idle {
+            self.pool_inner().counters.held.add(1);
+            return Ok(Guard::new(self));
+        }
+        self.acquire_cold(cancel).await
+    }
+
+    /// Phases 2 and 3, for a holder without an item.
+    #[cold]
+    async fn acquire_cold<C: Future<Output = ()>>(
+        &self,
+        mut cancel: Pin<&mut C>,
+    ) -> Result<Guard<'_, M>, Error<M::Error>> {
+        let mut holding = Holding {
+            resource: self,
+            charged: false,
+        };
+        // Phase 2: capacity.
+        self.wait_for_own_release(cancel.as_mut())
+            .await
+            .map_err(|Cancelled| Error::ResourceLimitExceeded)?;
+        self.pool_inner()
+            .acquire_capacity(cancel)
+            .await
+            .map_err(|Cancelled| Error::ResourceLimitExceeded)?;
+        let ((), _) = transition(&self.inner.state, state::charge);
+        holding.charged = true;
+        increment(&self.pool_inner().counters.allocating);
+        // Phase 3: allocate. `holding` gives everything back if this fails,
+        // panics or is dropped.
+        let item = self
+            .inner
+            .manager
+            .allocate()
+            .await
+            .map_err(Error::Allocate)?;
+        Ok(holding.into_guard(item))
+    }
+
+    /// Waits until the hold is let go and takes it. Returns whether the item
+    /// came with it.
+    async fn wait_for_hold<C: Future<Output = ()>>(
+        &self,
+        mut cancel: Pin<&mut C>,
+    ) -> Result<bool, Cancelled> {
+        let shared = &*self.inner;
+        // Listen before joining the count: a put that sees the count notifies us.
+        let mut listener = shared.hold_released.listen();
+        if let Hold::Taken { idle } = transition(&shared.state, |s| state::hold(s, Waiter::Join)).0
+        {
+            return Ok(idle);
+        }
+        let mut counted = HoldWaiter {
+            shared,
+            counted: true,
+        };
+        loop {
+            listen_or_cancel(&mut listener, cancel.as_mut()).await?;
+            listener = shared.hold_released.listen();
+            if let Hold::Taken { idle } =
+                transition(&shared.state, |s| state::hold(s, Waiter::Counted)).0
+            {
+                counted.counted = false;
+                return Ok(idle);
+            }
+        }
+    }
+
+    /// Waits until a release of this resource's previous item (by an evictor,
+    /// or on another thread) has returned: only then may it allocate again.
+    async fn wait_for_own_release<C: Future<Output = ()>>(
+        &self,
+        mut cancel: Pin<&mut C>,
+    ) -> Result<(), Cancelled> {
+        poll_fn(|cx| {
+            if !self.snapshot().is_releasing() {
+                return Poll::Ready(Ok(()));
+            }
+            self.inner.release_done.register(cx.waker());
+            if !self.snapshot().is_releasing() {
+                return Poll::Ready(Ok(()));
+            }
+            match cancel.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(Cancelled)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// The put: what dropping a `Guard` does.
+    pub(crate) fn put(&self) {
+        let pool = self.pool_inner();
+        let (decision, old) = transition(&self.inner.state, |s| state::put(s, pool.has_waiters()));
+        match decision {
+            Put::Idle { push } => {
+                pool.counters.held.add(-1);
+                self.inner.wake_hold_waiter(old);
+                if push {
+                    let entry: Weak<dyn Victim> = Arc::downgrade(&self.inner) as Weak<Shared<M>>;
+                    pool.push_idle(entry);
+                }
+            }
+            // Nowhere to report an error; the charge is freed all the same.
+            Put::Release => drop(self.inner.release_from_holder(old)),
+        }
+    }
+
+    /// `Guard::release`.
+    pub(crate) fn release_held(&self) -> Result<(), M::Error> {
+        let (_, old) = transition(&self.inner.state, state::release_held);
+        self.inner.release_from_holder(old)
+    }
+
+    /// The item, for `Guard`.
+    ///
+    /// # Safety
+    ///
+    /// The caller is a `Guard` of this resource (it holds it, with an item).
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn item(&self) -> *mut M::Item {
+        // SAFETY: the caller holds the resource and it is allocated, which is
+        // what `Slot::item` asks.
+        unsafe { self.inner.slot.item() }
+    }
+}
+
+impl<M: AllocateRelease> Shared<M> {
+    fn wake_hold_waiter(&self, old: Snapshot) {
+        if old.hold_waiters() > 0 {
+            self.hold_released.notify(1.additional());
+        }
+    }
+
+    /// After `state::release_held`: the hold is let go, the item is ours to release.
+    fn release_from_holder(&self, old: Snapshot) -> Result<(), M::Error> {
+        let counters = &self.pool.inner.counters;
+        counters.held.add(-1);
+        decrement(&counters.allocated);
+        increment(&counters.releasing);
+        self.wake_hold_waiter(old);
+        self.release_taken(FreedCharge::ToPool)
+    }
+
+    /// After `state::schedule_release` decided `ReleaseNow`.
+    fn release_idle(&self) -> Result<(), M::Error> {
+        let counters = &self.pool.inner.counters;
+        decrement(&counters.allocated);
+        increment(&counters.releasing);
+        self.release_taken(FreedCharge::ToPool)
+    }
+
+    /// Takes the item out (RELEASING is set by the caller's swap) and releases
+    /// it; then clears RELEASING and CHARGED and places the charge.
+    fn release_taken(&self, charge: FreedCharge) -> Result<(), M::Error> {
+        // SAFETY: the caller's swap set RELEASING and cleared ALLOCATED on an
+        // allocated resource: the slot holds the item and is ours alone until
+        // `Released` clears RELEASING.
+        #[allow(unsafe_code)]
+        let item = unsafe { self.slot.take() };
+        let mut released = Released {
+            shared: self,
+            charge: FreedCharge::ToPool,
+        };
+        let result = self.manager.release(item);
+        released.charge = charge;
+        result
+    }
+}
+
+/// Where the charge of a released item goes.
+#[derive(Clone, Copy)]
+enum FreedCharge {
+    /// Back to the pool (or granted to waiting gets).
+    ToPool,
+    /// To the get that evicted the item.
+    ToEvictor,
+}
+
+/// Finishes a release when `release` returns or panics.
+struct Released<'a, M: AllocateRelease> {
+    shared: &'a Shared<M>,
+    charge: FreedCharge,
+}
+
+impl<M: AllocateRelease> Drop for Released<'_, M> {
+    fn drop(&mut self) {
+        let shared = self.shared;
+        let ((), _) = transition(&shared.state, state::released);
+        let pool = &shared.pool.inner;
+        decrement(&pool.counters.releasing);
+        if let FreedCharge::ToPool = self.charge {
+            pool.free_charge();
+        }
+        shared.release_done.wake();
+    }
+}
+
+impl<M: AllocateRelease> Victim for Shared<M> {
+    fn evict(&self) -> Evict {
+        transition(&self.state, state::evict).0
+    }
+
+    fn release_evicted(&self) {
+        let counters = &self.pool.inner.counters;
+        decrement(&counters.allocated);
+        increment(&counters.releasing);
+        // An evicted item has nowhere to report a release error.
+        drop(self.release_taken(FreedCharge::ToEvictor));
+    }
+}
+
+impl<M: AllocateRelease> Drop for Shared<M> {
+    /// The last handle is gone (and no evictor holds the resource): an idle
+    /// item is released and its charge freed.
+    fn drop(&mut self) {
+        if let Schedule::ReleaseNow = transition(&self.state, state::schedule_release).0 {
+            drop(self.release_idle());
+        }
+    }
+}
+
+/// A get in phases 2 and 3: its hold (and charge, once taken) are given back
+/// if it fails, panics or is dropped.
+struct Holding<'a, M: AllocateRelease> {
+    resource: &'a Resource<M>,
+    charged: bool,
+}
+
+impl<'a, M: AllocateRelease> Holding<'a, M> {
+    fn into_guard(self, item: M::Item) -> Guard<'a, M> {
+        let resource = self.resource;
+        core::mem::forget(self);
+        // SAFETY: we hold the resource (HELD by our swap) and it is allocating:
+        // not ALLOCATED, not RELEASING, so the slot is empty and ours.
+        #[allow(unsafe_code)]
+        unsafe {
+            resource.inner.slot.write(item)
+        };
+        let ((), _) = transition(&resource.inner.state, state::allocated);
+        let counters = &resource.pool_inner().counters;
+        decrement(&counters.allocating);
+        increment(&counters.allocated);
+        counters.held.add(1);
+        Guard::new(resource)
+    }
+}
+
+impl<M: AllocateRelease> Drop for Holding<'_, M> {
+    fn drop(&mut self) {
+        let shared = &*self.resource.inner;
+        let (wake, _) = transition(&shared.state, |s| state::unhold(s, self.charged));
+        if self.charged {
+            let pool = &shared.pool.inner;
+            decrement(&pool.counters.allocating);
+            pool.free_charge();
+        }
+        if wake {
+            shared.hold_released.notify(1.additional());
+        }
+    }
+}
+
+/// A get counted among the hold waiters; uncounted if it leaves unserved.
+struct HoldWaiter<'a, M: AllocateRelease> {
+    shared: &'a Shared<M>,
+    counted: bool,
+}
+
+impl<M: AllocateRelease> Drop for HoldWaiter<'_, M> {
+    fn drop(&mut self) {
+        if self.counted {
+            let ((), _) = transition(&self.shared.state, state::leave_hold_waiters);
+        }
+    }
+}
+
+impl<M: AllocateRelease> Clone for Resource<M> {
+    /// Another handle to the same resource.
+    fn clone(&self) -> Self {
+        Resource {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<M: AllocateRelease> fmt::Debug for Resource<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resource")
+            .field("state", &self.snapshot())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,480 @@
+//! The per-resource state word: its bit layout, and one small pure function per
+//! transition.
+//!
+//! Every change to a resource goes through [`transition`], which applies one of
+//! the functions below in a compare-and-swap loop. The functions are pure
+//! (`Snapshot -> (outcome, Option<Snapshot>)`, `None` meaning "store nothing"),
+//! so they are unit-tested here, fuzzed against a plain-enum model in `fuzz/`,
+//! and model-checked on a bare atomic in `loom-tests/`.
+//!
+//! # Layout
+//!
+//! ```text
+//! bits    name            meaning
+//! 0       HELD            a get is past its hold phase, or a Guard exists. At most
+//!                         one holder per resource. Grants the item slot while
+//!                         RELEASING is clear.
+//! 1       CHARGED         the resource owns one of the pool's `max` charges (it is
+//!                         allocating, allocated, or its item is being released).
+//! 2       ALLOCATED       the slot holds an item. Implies CHARGED. Idle = ALLOCATED
+//!                         and not HELD.
+//! 3       RELEASING       the item was taken out of the slot and is inside
+//!                         `AllocateRelease::release`; the releaser owns the slot.
+//!                         Implies CHARGED, excludes ALLOCATED.
+//! 4       QUEUED          an entry for this resource is in the pool's idle queue
+//!                         (or in the hand of an evictor that popped it).
+//! 5       REFERENCED      CLOCK second-chance bit: put again while QUEUED. Only
+//!                         meaningful with QUEUED.
+//! 6       RELEASE_ON_PUT  `schedule_release` armed: the next put releases.
+//! 7..32   (unused, zero)
+//! 32..64  HOLD_WAITERS    number of gets registered as waiting for the hold.
+//! ```
+//!
+//! The derived states the pool reports are: *allocating* (HELD, CHARGED, not
+//! ALLOCATED, not RELEASING), *in use* (HELD and ALLOCATED), *idle* (ALLOCATED,
+//! not HELD) and *releasing* (RELEASING).
+
+use core::fmt;
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// A get is past its hold phase, or a `Guard` exists.
+pub const HELD: u64 = 1 << 0;
+/// The resource owns one of the pool's charges.
+pub const CHARGED: u64 = 1 << 1;
+/// The slot holds an item.
+pub const ALLOCATED: u64 = 1 << 2;
+/// The item is being released; the releaser owns the slot.
+pub const RELEASING: u64 = 1 << 3;
+/// An entry for this resource is in the idle queue (or an evictor's hand).
+pub const QUEUED: u64 = 1 << 4;
+/// Put again while queued: skip it once when evicting (CLOCK).
+pub const REFERENCED: u64 = 1 << 5;
+/// The next put releases the item.
+pub const RELEASE_ON_PUT: u64 = 1 << 6;
+/// Where the hold-waiter count starts.
+pub const HOLD_WAITERS_SHIFT: u32 = 32;
+/// One hold waiter.
+pub const HOLD_WAITER_ONE: u64 = 1 << HOLD_WAITERS_SHIFT;
+/// All bits of the hold-waiter count.
+pub const HOLD_WAITERS_MASK: u64 = !0 << HOLD_WAITERS_SHIFT;
+
+/// A copy of the state word, with helpers to read and change it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot(pub u64);
+
+impl Snapshot {
+    /// The state of a resource that was just created.
+    pub const NEW: Snapshot = Snapshot(0);
+
+    fn has(self, flag: u64) -> bool {
+        self.0 & flag != 0
+    }
+    fn with(self, flag: u64) -> Snapshot {
+        Snapshot(self.0 | flag)
+    }
+    fn without(self, flag: u64) -> Snapshot {
+        Snapshot(self.0 & !flag)
+    }
+
+    /// A holder exists.
+    pub fn is_held(self) -> bool {
+        self.has(HELD)
+    }
+    /// The resource owns a charge.
+    pub fn is_charged(self) -> bool {
+        self.has(CHARGED)
+    }
+    /// The slot holds an item.
+    pub fn is_allocated(self) -> bool {
+        self.has(ALLOCATED)
+    }
+    /// The item is inside `release`.
+    pub fn is_releasing(self) -> bool {
+        self.has(RELEASING)
+    }
+    /// An idle-queue entry exists.
+    pub fn is_queued(self) -> bool {
+        self.has(QUEUED)
+    }
+    /// Put again while queued.
+    pub fn is_referenced(self) -> bool {
+        self.has(REFERENCED)
+    }
+    /// The next put releases.
+    pub fn is_release_on_put(self) -> bool {
+        self.has(RELEASE_ON_PUT)
+    }
+    /// Allocated and not held.
+    pub fn is_idle(self) -> bool {
+        self.is_allocated() && !self.is_held()
+    }
+    /// Holding a charge, not yet allocated, not releasing.
+    pub fn is_allocating(self) -> bool {
+        self.is_held() && self.is_charged() && !self.is_allocated() && !self.is_releasing()
+    }
+    /// Gets registered as waiting for the hold.
+    pub fn hold_waiters(self) -> u64 {
+        self.0 >> HOLD_WAITERS_SHIFT
+    }
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (HELD, "HELD"),
+            (CHARGED, "CHARGED"),
+            (ALLOCATED, "ALLOCATED"),
+            (RELEASING, "RELEASING"),
+            (QUEUED, "QUEUED"),
+            (REFERENCED, "REFERENCED"),
+            (RELEASE_ON_PUT, "RELEASE_ON_PUT"),
+        ];
+        let mut flags = f.debug_list();
+        for (bit, name) in names {
+            if self.has(bit) {
+                flags.entries([name]);
+            }
+        }
+        flags.finish()?;
+        write!(f, " hold_waiters={}", self.hold_waiters())
+    }
+}
+
+/// What [`hold`] decided.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// The hold is ours. `idle`: the resource was allocated and idle, so it is now in use.
+    Taken {
+        /// The item is there to be used.
+        idle: bool,
+    },
+    /// Another holder exists: wait for its put or release.
+    Busy,
+}
+
+/// How the caller of [`hold`] stands in the hold-waiter count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waiter {
+    /// Not counted, and will not wait (fast path).
+    No,
+    /// Not counted yet; its listener is registered: count it if busy.
+    Join,
+    /// Already counted: leave the count if the hold is taken.
+    Counted,
+}
+
+/// Phase 1: take the hold, or join the hold waiters.
+///
+/// # Panics
+///
+/// If more than 2^32 - 1 gets wait for the hold of one resource.
+pub fn hold(s: Snapshot, waiter: Waiter) -> (Hold, Option<Snapshot>) {
+    if !s.is_held() {
+        let mut next = s.with(HELD);
+        if waiter == Waiter::Counted {
+            next = Snapshot(next.0 - HOLD_WAITER_ONE);
+        }
+        return (
+            Hold::Taken {
+                idle: s.is_allocated(),
+            },
+            Some(next),
+        );
+    }
+    match waiter {
+        Waiter::Join => {
+            assert!(
+                s.0 & HOLD_WAITERS_MASK != HOLD_WAITERS_MASK,
+                "resourcepool: too many gets waiting for one resource"
+            );
+            (Hold::Busy, Some(Snapshot(s.0 + HOLD_WAITER_ONE)))
+        }
+        Waiter::No | Waiter::Counted => (Hold::Busy, None),
+    }
+}
+
+/// A counted hold waiter gives up (cancelled).
+pub fn leave_hold_waiters(s: Snapshot) -> ((), Option<Snapshot>) {
+    debug_assert!(s.hold_waiters() > 0, "{s:?}");
+    ((), Some(Snapshot(s.0 - HOLD_WAITER_ONE)))
+}
+
+/// Phase 3 begins: the holder took a charge for this resource.
+pub fn charge(s: Snapshot) -> ((), Option<Snapshot>) {
+    debug_assert!(
+        s.is_held() && !s.is_charged() && !s.is_allocated() && !s.is_releasing(),
+        "{s:?}"
+    );
+    ((), Some(s.with(CHARGED)))
+}
+
+/// Phase 3 succeeded: the holder wrote the item into the slot.
+pub fn allocated(s: Snapshot) -> ((), Option<Snapshot>) {
+    debug_assert!(s.is_allocating(), "{s:?}");
+    ((), Some(s.with(ALLOCATED)))
+}
+
+/// A holder without an item lets go: the get was cancelled, or `allocate`
+/// failed or panicked. `charged`: the holder also gives back its charge.
+/// Returns whether hold waiters must be woken.
+pub fn unhold(s: Snapshot, charged: bool) -> (bool, Option<Snapshot>) {
+    debug_assert!(
+        s.is_held() && !s.is_allocated() && (s.is_charged() || !charged),
+        "{s:?}"
+    );
+    let next = if charged {
+        s.without(HELD | CHARGED | RELEASE_ON_PUT)
+    } else {
+        s.without(HELD)
+    };
+    (s.hold_waiters() > 0, Some(next))
+}
+
+/// What [`put`] decided.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Put {
+    /// The item stays, idle. `push`: the caller must push an idle-queue entry.
+    Idle {
+        /// QUEUED was clear and is now set.
+        push: bool,
+    },
+    /// The item left the slot's ownership for the caller, who releases it.
+    Release,
+}
+
+/// A `Guard` is dropped. `hand_over`: gets are waiting for capacity, so release
+/// the item and hand its charge to them (fairness) rather than keep it idle.
+pub fn put(s: Snapshot, hand_over: bool) -> (Put, Option<Snapshot>) {
+    debug_assert!(s.is_held() && s.is_allocated(), "{s:?}");
+    if hand_over || s.is_release_on_put() {
+        return release_held(s);
+    }
+    let idle = s.without(HELD);
+    if s.is_queued() {
+        (Put::Idle { push: false }, Some(idle.with(REFERENCED)))
+    } else {
+        (Put::Idle { push: true }, Some(idle.with(QUEUED)))
+    }
+}
+
+/// `Guard::release`, or a put that releases: the holder takes the item out
+/// and lets go of the hold; the charge stays until the release returns.
+pub fn release_held(s: Snapshot) -> (Put, Option<Snapshot>) {
+    debug_assert!(s.is_held() && s.is_allocated(), "{s:?}");
+    (
+        Put::Release,
+        Some(s.without(HELD | ALLOCATED | RELEASE_ON_PUT).with(RELEASING)),
+    )
+}
+
+/// What an evictor holding the resource's idle-queue entry found.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evict {
+    /// Idle and not referenced: the caller now releases its item and takes its charge.
+    Claimed,
+    /// Idle but referenced: the bit is cleared, the caller pushes the entry back.
+    SecondChance,
+    /// Not idle: the entry is dropped (QUEUED cleared); the next put pushes a new one.
+    NotIdle,
+}
+
+/// An evictor popped this resource's entry from the idle queue.
+pub fn evict(s: Snapshot) -> (Evict, Option<Snapshot>) {
+    debug_assert!(s.is_queued(), "{s:?}");
+    if !s.is_idle() {
+        (Evict::NotIdle, Some(s.without(QUEUED | REFERENCED)))
+    } else if s.is_referenced() {
+        (Evict::SecondChance, Some(s.without(REFERENCED)))
+    } else {
+        (
+            Evict::Claimed,
+            Some(
+                s.without(ALLOCATED | QUEUED | RELEASE_ON_PUT)
+                    .with(RELEASING),
+            ),
+        )
+    }
+}
+
+/// What [`schedule_release`] decided.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// Idle: the caller releases the item now.
+    ReleaseNow,
+    /// Held with a charge (in use or allocating): the next put releases.
+    Armed,
+    /// Not allocated (or already releasing): nothing to do.
+    Nothing,
+}
+
+/// `Resource::schedule_release`, and the last handle of a resource being dropped.
+pub fn schedule_release(s: Snapshot) -> (Schedule, Option<Snapshot>) {
+    if s.is_idle() {
+        // QUEUED stays: the entry is still in the queue, and evictors drop it.
+        (
+            Schedule::ReleaseNow,
+            Some(
+                s.without(ALLOCATED | REFERENCED | RELEASE_ON_PUT)
+                    .with(RELEASING),
+            ),
+        )
+    } else if s.is_held() && s.is_charged() && !s.is_releasing() {
+        (Schedule::Armed, Some(s.with(RELEASE_ON_PUT)))
+    } else {
+        (Schedule::Nothing, None)
+    }
+}
+
+/// A release returned: the resource is no longer allocated and owns no charge.
+pub fn released(s: Snapshot) -> ((), Option<Snapshot>) {
+    debug_assert!(
+        s.is_releasing() && s.is_charged() && !s.is_allocated(),
+        "{s:?}"
+    );
+    ((), Some(s.without(RELEASING | CHARGED)))
+}
+
+/// Applies `step` to `word` until its compare-and-swap succeeds (or it stores
+/// nothing). Returns the outcome and the snapshot it was computed from.
+///
+/// # Memory ordering
+///
+/// Successful swaps are `AcqRel` and loads `Acquire`: whoever sets or clears
+/// HELD, ALLOCATED or RELEASING publishes the slot to whoever sees the new
+/// state, and every transition of one resource is totally ordered.
+#[inline]
+pub fn transition<T>(
+    word: &AtomicU64,
+    mut step: impl FnMut(Snapshot) -> (T, Option<Snapshot>),
+) -> (T, Snapshot) {
+    let mut current = word.load(Ordering::Acquire);
+    loop {
+        let (outcome, next) = step(Snapshot(current));
+        let Some(next) = next else {
+            return (outcome, Snapshot(current));
+        };
+        match word.compare_exchange_weak(current, next.0, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return (outcome, Snapshot(current)),
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn apply<T>(s: Snapshot, f: impl FnOnce(Snapshot) -> (T, Option<Snapshot>)) -> (T, Snapshot) {
+        let (out, next) = f(s);
+        (out, next.unwrap_or(s))
+    }
+
+    const IDLE: Snapshot = Snapshot(CHARGED | ALLOCATED | QUEUED);
+
+    #[test]
+    fn a_new_resource_is_held_then_charged_then_allocated() {
+        let (out, s) = apply(Snapshot::NEW, |s| hold(s, Waiter::No));
+        assert_eq!(out, Hold::Taken { idle: false });
+        let ((), s) = apply(s, charge);
+        assert!(s.is_allocating());
+        let ((), s) = apply(s, allocated);
+        assert!(s.is_held() && s.is_allocated() && !s.is_idle());
+        let (out, s) = apply(s, |s| put(s, false));
+        assert_eq!(out, Put::Idle { push: true });
+        assert_eq!(s, IDLE);
+    }
+
+    #[test]
+    fn an_idle_resource_is_taken_in_one_step_and_put_back_referenced() {
+        let (out, s) = apply(IDLE, |s| hold(s, Waiter::No));
+        assert_eq!(out, Hold::Taken { idle: true });
+        let (out, s) = apply(s, |s| put(s, false));
+        assert_eq!(out, Put::Idle { push: false });
+        assert!(s.is_idle() && s.is_referenced());
+    }
+
+    #[test]
+    fn hold_waiters_are_counted_and_leave() {
+        let held = Snapshot(HELD);
+        assert_eq!(hold(held, Waiter::No), (Hold::Busy, None));
+        let (out, s) = apply(held, |s| hold(s, Waiter::Join));
+        assert_eq!((out, s.hold_waiters()), (Hold::Busy, 1));
+        assert_eq!(hold(s, Waiter::Counted), (Hold::Busy, None));
+        let (wake, s) = apply(s, |s| unhold(s, false));
+        assert!(wake);
+        let (out, s) = apply(s, |s| hold(s, Waiter::Counted));
+        assert_eq!((out, s), (Hold::Taken { idle: false }, Snapshot(HELD)));
+        let (_, s) = apply(Snapshot(HELD + HOLD_WAITER_ONE), leave_hold_waiters);
+        assert_eq!(s, Snapshot(HELD));
+    }
+
+    #[test]
+    #[should_panic(expected = "too many gets waiting")]
+    fn the_hold_waiter_count_does_not_overflow() {
+        let _ = hold(Snapshot(HELD | HOLD_WAITERS_MASK), Waiter::Join);
+    }
+
+    #[test]
+    fn a_failed_allocation_gives_back_hold_charge_and_schedule() {
+        let s = Snapshot(HELD | CHARGED | RELEASE_ON_PUT);
+        let (wake, s) = apply(s, |s| unhold(s, true));
+        assert!(!wake);
+        assert_eq!(s, Snapshot::NEW);
+    }
+
+    #[test]
+    fn put_releases_once_when_scheduled_or_handed_over() {
+        let in_use = Snapshot(HELD | CHARGED | ALLOCATED | QUEUED);
+        let (out, s) = apply(in_use.with(RELEASE_ON_PUT), |s| put(s, false));
+        assert_eq!(out, Put::Release);
+        assert_eq!(s, Snapshot(CHARGED | RELEASING | QUEUED));
+        let ((), s) = apply(s, released);
+        assert_eq!(s, Snapshot(QUEUED));
+        assert_eq!(put(in_use, true).0, Put::Release);
+    }
+
+    #[test]
+    fn eviction_gives_a_second_chance_then_claims() {
+        let (out, s) = apply(IDLE.with(REFERENCED), evict);
+        assert_eq!((out, s), (Evict::SecondChance, IDLE));
+        let (out, s) = apply(s, evict);
+        assert_eq!(out, Evict::Claimed);
+        assert_eq!(s, Snapshot(CHARGED | RELEASING));
+        let in_use = Snapshot(HELD | CHARGED | ALLOCATED | QUEUED | REFERENCED);
+        let (out, s) = apply(in_use, evict);
+        assert_eq!(
+            (out, s),
+            (Evict::NotIdle, Snapshot(HELD | CHARGED | ALLOCATED))
+        );
+    }
+
+    #[test]
+    fn schedule_release_depends_on_the_state() {
+        assert_eq!(schedule_release(Snapshot::NEW), (Schedule::Nothing, None));
+        assert_eq!(schedule_release(Snapshot(HELD)).0, Schedule::Nothing);
+        assert_eq!(
+            schedule_release(Snapshot(HELD | CHARGED)).0,
+            Schedule::Armed
+        );
+        assert_eq!(
+            schedule_release(Snapshot(HELD | CHARGED | RELEASING)).0,
+            Schedule::Nothing
+        );
+        let (out, s) = apply(IDLE, schedule_release);
+        assert_eq!(
+            (out, s),
+            (Schedule::ReleaseNow, Snapshot(CHARGED | RELEASING | QUEUED))
+        );
+    }
+
+    #[test]
+    fn debug_names_the_flags() {
+        let s = Snapshot(HELD | QUEUED | (2 * HOLD_WAITER_ONE));
+        assert_eq!(format!("{s:?}"), "[\"HELD\", \"QUEUED\"] hold_waiters=2");
+    }
+}
