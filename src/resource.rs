@@ -14,7 +14,7 @@ use crate::guard::Guard;
 use crate::manager::AllocateRelease;
 use crate::pool::{Pool, PoolInner, Victim};
 use crate::slot::Slot;
-use crate::state::{self, transition, Evict, Hold, Put, Schedule, Snapshot, Waiter};
+use crate::state::{self, transition, Evict, Hold, Leave, Put, Schedule, Snapshot, Waiter};
 use crate::stats::{decrement, increment};
 use crate::sync::{AtomicU64, AtomicWaker, Ordering};
 use crate::wait::{listen_or_cancel, Cancelled};
@@ -359,18 +359,22 @@ impl<M: AllocateRelease> Resource<M> {
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
         let mut cancel = pin!(cancel);
         // Phase 1: the hold. An idle item comes with it, in the same swap.
-        let idle = match transition(&self.inner.state, |s| state::hold(s, Waiter::No)).0 {
-            Hold::Taken { idle } => idle,
+        let hold = match transition(&self.inner.state, |s| state::hold(s, Waiter::No)).0 {
             Hold::Busy => self
                 .wait_for_hold(cancel.as_mut())
                 .await
                 .map_err(|Cancelled| Error::PutTimeout)?,
+            taken => taken,
         };
-        if idle {
-            self.pool_inner().counters.held.add(1);
-            return Ok(Guard::new(self));
+        match hold {
+            Hold::Taken { idle: true } => {
+                self.pool_inner().counters.held.add(1);
+                Ok(Guard::new(self))
+            }
+            // The previous holder's item, still counted in use.
+            Hold::HandedOver { allocated: true } => Ok(Guard::new(self)),
+            _ => self.acquire_cold(cancel).await,
         }
-        self.acquire_cold(cancel).await
     }
 
     /// Phases 2 and 3, for a holder without an item.
@@ -405,31 +409,30 @@ impl<M: AllocateRelease> Resource<M> {
         Ok(holding.into_guard(item))
     }
 
-    /// Waits until the hold is let go and takes it. Returns whether the item
-    /// came with it.
+    /// Waits until the hold is let go, or handed to this get, and takes it.
+    /// Never returns `Hold::Busy`.
     async fn wait_for_hold<C: Future<Output = ()>>(
         &self,
         mut cancel: Pin<&mut C>,
-    ) -> Result<bool, Cancelled> {
+    ) -> Result<Hold, Cancelled> {
         let shared = &*self.inner;
         // Listen before joining the count: a put that sees the count notifies us.
         let mut listener = shared.hold_released.listen();
-        if let Hold::Taken { idle } = transition(&shared.state, |s| state::hold(s, Waiter::Join)).0
-        {
-            return Ok(idle);
+        let joined = transition(&shared.state, |s| state::hold(s, Waiter::Join)).0;
+        if joined != Hold::Busy {
+            return Ok(joined);
         }
-        let mut counted = HoldWaiter {
-            shared,
+        let mut waiter = HoldWaiter {
+            resource: self,
             counted: true,
         };
         loop {
             listen_or_cancel(&mut listener, cancel.as_mut()).await?;
             listener = shared.hold_released.listen();
-            if let Hold::Taken { idle } =
-                transition(&shared.state, |s| state::hold(s, Waiter::Counted)).0
-            {
-                counted.counted = false;
-                return Ok(idle);
+            let hold = transition(&shared.state, |s| state::hold(s, Waiter::Counted)).0;
+            if hold != Hold::Busy {
+                waiter.counted = false;
+                return Ok(hold);
             }
         }
     }
@@ -469,6 +472,7 @@ impl<M: AllocateRelease> Resource<M> {
                     pool.push_idle(entry);
                 }
             }
+            Put::HandedOff => self.inner.wake_hold_waiter(old),
             // Nowhere to report an error; the charge is freed all the same.
             Put::Release => drop(self.inner.release_from_holder(old)),
         }
@@ -631,14 +635,25 @@ impl<M: AllocateRelease> Drop for Holding<'_, M> {
 
 /// A get counted among the hold waiters; uncounted if it leaves unserved.
 struct HoldWaiter<'a, M: AllocateRelease> {
-    shared: &'a Shared<M>,
+    resource: &'a Resource<M>,
     counted: bool,
 }
 
 impl<M: AllocateRelease> Drop for HoldWaiter<'_, M> {
     fn drop(&mut self) {
-        if self.counted {
-            let ((), _) = transition(&self.shared.state, state::leave_hold_waiters);
+        if !self.counted {
+            return;
+        }
+        let resource = self.resource;
+        match transition(&resource.inner.state, state::leave_hold_waiters).0 {
+            Leave::Left => {}
+            // The hold was handed to the waiters and this was the last one: let
+            // it go again as the holder that handed it over would have.
+            Leave::TookHandoff { allocated: true } => drop(Guard::new(resource)),
+            Leave::TookHandoff { allocated: false } => drop(Holding {
+                resource,
+                charged: false,
+            }),
         }
     }
 }

@@ -26,9 +26,15 @@
 //! 5       REFERENCED      CLOCK second-chance bit: put again while QUEUED. Only
 //!                         meaningful with QUEUED.
 //! 6       RELEASE_ON_PUT  `schedule_release` armed: the next put releases.
-//! 7..32   (unused, zero)
+//! 7       HANDOFF         the holder let go while gets waited for the hold: HELD
+//!                         stays set, and passes to the first counted waiter that
+//!                         wakes (so a get that did not wait cannot barge in).
+//! 8..32   (unused, zero)
 //! 32..64  HOLD_WAITERS    number of gets registered as waiting for the hold.
 //! ```
+//!
+//! HOLD_WAITERS > 0 implies HELD: waiters join only while the hold is taken, and
+//! the hold is only let go (HELD cleared) when no waiter is counted.
 //!
 //! The derived states the pool reports are: *allocating* (HELD, CHARGED, not
 //! ALLOCATED, not RELEASING), *in use* (HELD and ALLOCATED), *idle* (ALLOCATED,
@@ -52,6 +58,8 @@ pub const QUEUED: u64 = 1 << 4;
 pub const REFERENCED: u64 = 1 << 5;
 /// The next put releases the item.
 pub const RELEASE_ON_PUT: u64 = 1 << 6;
+/// The hold passes to the next hold waiter that wakes.
+pub const HANDOFF: u64 = 1 << 7;
 /// Where the hold-waiter count starts.
 pub const HOLD_WAITERS_SHIFT: u32 = 32;
 /// One hold waiter.
@@ -105,6 +113,10 @@ impl Snapshot {
     pub fn is_release_on_put(self) -> bool {
         self.has(RELEASE_ON_PUT)
     }
+    /// The hold is on its way to a hold waiter.
+    pub fn is_handoff(self) -> bool {
+        self.has(HANDOFF)
+    }
     /// Allocated and not held.
     pub fn is_idle(self) -> bool {
         self.is_allocated() && !self.is_held()
@@ -129,6 +141,7 @@ impl fmt::Debug for Snapshot {
             (QUEUED, "QUEUED"),
             (REFERENCED, "REFERENCED"),
             (RELEASE_ON_PUT, "RELEASE_ON_PUT"),
+            (HANDOFF, "HANDOFF"),
         ];
         let mut flags = f.debug_list();
         for (bit, name) in names {
@@ -145,10 +158,17 @@ impl fmt::Debug for Snapshot {
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hold {
-    /// The hold is ours. `idle`: the resource was allocated and idle, so it is now in use.
+    /// The hold was free and is now ours. `idle`: the resource was allocated
+    /// and idle, so it is now in use.
     Taken {
         /// The item is there to be used.
         idle: bool,
+    },
+    /// The previous holder handed the hold to us (HANDOFF). `allocated`: its
+    /// item came along, still counted in use.
+    HandedOver {
+        /// The item is there to be used.
+        allocated: bool,
     },
     /// Another holder exists: wait for its put or release.
     Busy,
@@ -161,7 +181,7 @@ pub enum Waiter {
     No,
     /// Not counted yet; its listener is registered: count it if busy.
     Join,
-    /// Already counted: leave the count if the hold is taken.
+    /// Counted, and woken: take a handed-off hold and leave the count.
     Counted,
 }
 
@@ -171,16 +191,22 @@ pub enum Waiter {
 ///
 /// If more than 2^32 - 1 gets wait for the hold of one resource.
 pub fn hold(s: Snapshot, waiter: Waiter) -> (Hold, Option<Snapshot>) {
+    if waiter == Waiter::Counted && s.is_handoff() {
+        let next = Snapshot(s.without(HANDOFF).0 - HOLD_WAITER_ONE);
+        return (
+            Hold::HandedOver {
+                allocated: s.is_allocated(),
+            },
+            Some(next),
+        );
+    }
     if !s.is_held() {
-        let mut next = s.with(HELD);
-        if waiter == Waiter::Counted {
-            next = Snapshot(next.0 - HOLD_WAITER_ONE);
-        }
+        debug_assert!(s.hold_waiters() == 0, "{s:?}");
         return (
             Hold::Taken {
                 idle: s.is_allocated(),
             },
-            Some(next),
+            Some(s.with(HELD)),
         );
     }
     match waiter {
@@ -195,10 +221,43 @@ pub fn hold(s: Snapshot, waiter: Waiter) -> (Hold, Option<Snapshot>) {
     }
 }
 
+/// What [`leave_hold_waiters`] decided.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leave {
+    /// Uncounted; nothing else to do.
+    Left,
+    /// The last counted waiter found the hold handed off to nobody else: it took
+    /// it, and must let it go again as its holder would (`allocated`: with the item).
+    TookHandoff {
+        /// The item is in the slot.
+        allocated: bool,
+    },
+}
+
 /// A counted hold waiter gives up (cancelled).
-pub fn leave_hold_waiters(s: Snapshot) -> ((), Option<Snapshot>) {
-    debug_assert!(s.hold_waiters() > 0, "{s:?}");
-    ((), Some(Snapshot(s.0 - HOLD_WAITER_ONE)))
+pub fn leave_hold_waiters(s: Snapshot) -> (Leave, Option<Snapshot>) {
+    debug_assert!(s.hold_waiters() > 0 && s.is_held(), "{s:?}");
+    let next = Snapshot(s.0 - HOLD_WAITER_ONE);
+    if next.hold_waiters() == 0 && s.is_handoff() {
+        (
+            Leave::TookHandoff {
+                allocated: s.is_allocated(),
+            },
+            Some(next.without(HANDOFF)),
+        )
+    } else {
+        (Leave::Left, Some(next))
+    }
+}
+
+/// The holder lets go of the hold: to the hold waiters if there are any.
+fn let_go(s: Snapshot) -> Snapshot {
+    if s.hold_waiters() > 0 {
+        s.with(HANDOFF)
+    } else {
+        s.without(HELD)
+    }
 }
 
 /// Phase 3 begins: the holder took a charge for this resource.
@@ -221,15 +280,15 @@ pub fn allocated(s: Snapshot) -> ((), Option<Snapshot>) {
 /// Returns whether hold waiters must be woken.
 pub fn unhold(s: Snapshot, charged: bool) -> (bool, Option<Snapshot>) {
     debug_assert!(
-        s.is_held() && !s.is_allocated() && (s.is_charged() || !charged),
+        s.is_held() && !s.is_handoff() && !s.is_allocated() && (s.is_charged() || !charged),
         "{s:?}"
     );
-    let next = if charged {
-        s.without(HELD | CHARGED | RELEASE_ON_PUT)
+    let s = if charged {
+        s.without(CHARGED | RELEASE_ON_PUT)
     } else {
-        s.without(HELD)
+        s
     };
-    (s.hold_waiters() > 0, Some(next))
+    (s.hold_waiters() > 0, Some(let_go(s)))
 }
 
 /// What [`put`] decided.
@@ -241,6 +300,8 @@ pub enum Put {
         /// QUEUED was clear and is now set.
         push: bool,
     },
+    /// The item stays, in use: the hold passes to a hold waiter (HANDOFF).
+    HandedOff,
     /// The item left the slot's ownership for the caller, who releases it.
     Release,
 }
@@ -248,9 +309,12 @@ pub enum Put {
 /// A `Guard` is dropped. `hand_over`: gets are waiting for capacity, so release
 /// the item and hand its charge to them (fairness) rather than keep it idle.
 pub fn put(s: Snapshot, hand_over: bool) -> (Put, Option<Snapshot>) {
-    debug_assert!(s.is_held() && s.is_allocated(), "{s:?}");
+    debug_assert!(s.is_held() && !s.is_handoff() && s.is_allocated(), "{s:?}");
     if hand_over || s.is_release_on_put() {
         return release_held(s);
+    }
+    if s.hold_waiters() > 0 {
+        return (Put::HandedOff, Some(s.with(HANDOFF)));
     }
     let idle = s.without(HELD);
     if s.is_queued() {
@@ -263,11 +327,9 @@ pub fn put(s: Snapshot, hand_over: bool) -> (Put, Option<Snapshot>) {
 /// `Guard::release`, or a put that releases: the holder takes the item out
 /// and lets go of the hold; the charge stays until the release returns.
 pub fn release_held(s: Snapshot) -> (Put, Option<Snapshot>) {
-    debug_assert!(s.is_held() && s.is_allocated(), "{s:?}");
-    (
-        Put::Release,
-        Some(s.without(HELD | ALLOCATED | RELEASE_ON_PUT).with(RELEASING)),
-    )
+    debug_assert!(s.is_held() && !s.is_handoff() && s.is_allocated(), "{s:?}");
+    let releasing = s.without(ALLOCATED | RELEASE_ON_PUT).with(RELEASING);
+    (Put::Release, Some(let_go(releasing)))
 }
 
 /// What an evictor holding the resource's idle-queue entry found.
@@ -399,7 +461,7 @@ mod tests {
     }
 
     #[test]
-    fn hold_waiters_are_counted_and_leave() {
+    fn the_hold_is_handed_to_a_counted_waiter_not_to_a_newcomer() {
         let held = Snapshot(HELD);
         assert_eq!(hold(held, Waiter::No), (Hold::Busy, None));
         let (out, s) = apply(held, |s| hold(s, Waiter::Join));
@@ -407,10 +469,44 @@ mod tests {
         assert_eq!(hold(s, Waiter::Counted), (Hold::Busy, None));
         let (wake, s) = apply(s, |s| unhold(s, false));
         assert!(wake);
+        assert!(s.is_held() && s.is_handoff());
+        assert_eq!(hold(s, Waiter::No), (Hold::Busy, None));
         let (out, s) = apply(s, |s| hold(s, Waiter::Counted));
-        assert_eq!((out, s), (Hold::Taken { idle: false }, Snapshot(HELD)));
-        let (_, s) = apply(Snapshot(HELD + HOLD_WAITER_ONE), leave_hold_waiters);
-        assert_eq!(s, Snapshot(HELD));
+        assert_eq!(
+            (out, s),
+            (Hold::HandedOver { allocated: false }, Snapshot(HELD))
+        );
+    }
+
+    #[test]
+    fn a_put_hands_the_item_to_a_hold_waiter() {
+        let in_use = Snapshot(HELD | CHARGED | ALLOCATED | QUEUED | HOLD_WAITER_ONE);
+        let (out, s) = apply(in_use, |s| put(s, false));
+        assert_eq!((out, s), (Put::HandedOff, in_use.with(HANDOFF)));
+        let (out, s) = apply(s, |s| hold(s, Waiter::Counted));
+        let expected = Snapshot(HELD | CHARGED | ALLOCATED | QUEUED);
+        assert_eq!((out, s), (Hold::HandedOver { allocated: true }, expected));
+    }
+
+    #[test]
+    fn a_release_hands_the_empty_hold_to_a_hold_waiter() {
+        let in_use = Snapshot(HELD | CHARGED | ALLOCATED | HOLD_WAITER_ONE);
+        let (out, s) = apply(in_use, release_held);
+        assert_eq!(out, Put::Release);
+        assert_eq!(
+            s,
+            Snapshot(HELD | HANDOFF | CHARGED | RELEASING | HOLD_WAITER_ONE)
+        );
+    }
+
+    #[test]
+    fn the_last_waiter_to_leave_takes_an_orphaned_handoff() {
+        let (out, s) = apply(Snapshot(HELD | (2 * HOLD_WAITER_ONE)), leave_hold_waiters);
+        assert_eq!((out, s), (Leave::Left, Snapshot(HELD | HOLD_WAITER_ONE)));
+        let handed = Snapshot(HELD | HANDOFF | CHARGED | ALLOCATED | HOLD_WAITER_ONE);
+        let (out, s) = apply(handed, leave_hold_waiters);
+        let expected = Snapshot(HELD | CHARGED | ALLOCATED);
+        assert_eq!((out, s), (Leave::TookHandoff { allocated: true }, expected));
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(max: usize) -> Arc<Tracker> {
-        Arc::new(Tracker { max, ..Tracker::default() })
+        Arc::new(Tracker {
+            max,
+            ..Tracker::default()
+        })
     }
     pub fn live(&self) -> usize {
         self.live.load(Ordering::SeqCst)
@@ -133,7 +136,11 @@ impl AllocateRelease for Counting {
         }
         self.tracker.begin();
         let serial = self.tracker.allocations.fetch_add(1, Ordering::SeqCst);
-        Ok(Item { key: self.key, serial, uses: 0 })
+        Ok(Item {
+            key: self.key,
+            serial,
+            uses: 0,
+        })
     }
 
     fn release(&self, item: Item) -> Result<(), Failed> {
@@ -194,7 +201,9 @@ where
 }
 
 /// Runs a future to completion on async-std, bounded.
-pub fn on_async_std<F: Future + Send + 'static>(make: impl FnOnce() -> F + Send + 'static) -> F::Output
+pub fn on_async_std<F: Future + Send + 'static>(
+    make: impl FnOnce() -> F + Send + 'static,
+) -> F::Output
 where
     F::Output: Send + 'static,
 {
@@ -214,7 +223,11 @@ where
 pub fn assert_quiescent(pool: &resourcepool::Pool, tracker: &Tracker) {
     let stats = pool.stats();
     assert_eq!(stats.in_use, 0, "{stats:?}");
-    assert_eq!(stats.idle + stats.releasing + stats.allocating, tracker.live(), "{stats:?}");
+    assert_eq!(
+        stats.idle + stats.releasing + stats.allocating,
+        tracker.live(),
+        "{stats:?}"
+    );
     assert!(stats.idle <= stats.max, "{stats:?}");
     tracker.assert_never_exceeded();
 }
