@@ -1,0 +1,202 @@
+//! Phase 3 failing: an `allocate` error is returned as `Error::Allocate` with
+//! the manager's error as its source, and a panic propagates; either way the
+//! charge is freed and the hold dropped, so other gets go on.
+
+mod common;
+
+use std::error::Error as _;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll, Waker};
+
+use common::{assert_quiescent, bounded, Counting, Failed, Item, Next, Tracker, LIMIT};
+use futures_lite::future::{block_on, yield_now};
+use resourcepool::{AllocateRelease, Error, Pool, Stats};
+
+/// Polls `future` once, with a waker that does nothing.
+fn poll_by_hand<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// `(in_use, idle, allocating, releasing)`.
+fn counts(stats: Stats) -> (usize, usize, usize, usize) {
+    (stats.in_use, stats.idle, stats.allocating, stats.releasing)
+}
+
+/// A `Counting` whose `allocate` is pending on its first poll.
+struct SlowToAllocate(Counting);
+
+impl AllocateRelease for SlowToAllocate {
+    type Item = Item;
+    type Error = Failed;
+
+    async fn allocate(&self) -> Result<Item, Failed> {
+        yield_now().await;
+        self.0.allocate().await
+    }
+
+    fn release(&self, item: Item) -> Result<(), Failed> {
+        self.0.release(item)
+    }
+}
+
+/// Runs `future` to completion and returns the message it panicked with.
+fn panic_message_of<F: Future>(future: Pin<&mut F>) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(|| block_on(future)))
+        .err()
+        .expect("the future did not panic");
+    match payload.downcast::<&str>() {
+        Ok(message) => message.to_string(),
+        Err(payload) => *payload.downcast::<String>().unwrap(),
+    }
+}
+
+const PANIC_MESSAGE: &str = "allocate panicked on purpose";
+
+#[test]
+fn an_allocate_error_is_returned_with_the_managers_error_as_source() {
+    bounded(LIMIT, || {
+        let tracker = Tracker::new(1);
+        let pool = Pool::new(1);
+        let resource = pool.create(Counting::new(0, &tracker));
+        resource.manager().set_next(Next::Fail);
+        let Err(error) = block_on(resource.get()) else {
+            panic!("allocate failed, the get did not");
+        };
+        let source = error.source().expect("Error::Allocate has a source");
+        assert_eq!(
+            source.downcast_ref::<Failed>(),
+            Some(&Failed("allocate failed on purpose"))
+        );
+        assert!(matches!(
+            error,
+            Error::Allocate(Failed("allocate failed on purpose"))
+        ));
+        assert_quiescent(&pool, &tracker);
+    });
+}
+
+#[test]
+fn an_allocate_error_frees_the_charge_and_drops_the_hold() {
+    bounded(LIMIT, || {
+        let tracker = Tracker::new(1);
+        let pool = Pool::new(1);
+        let failing = pool.create(Counting::new(0, &tracker));
+        let other = pool.create(Counting::new(1, &tracker));
+        failing.manager().set_next(Next::Fail);
+        assert!(block_on(failing.get()).is_err());
+        assert!(!failing.is_allocated());
+        assert_eq!(counts(pool.stats()), (0, 0, 0, 0));
+        assert_eq!(tracker.live(), 0);
+        // The charge is free: `other` takes it without waiting.
+        drop(block_on(other.try_get()).unwrap());
+        // The hold is free: `failing` gets (evicting `other`) without waiting.
+        drop(block_on(failing.try_get()).unwrap());
+        assert_eq!((tracker.allocations(), tracker.releases()), (2, 1));
+        assert_quiescent(&pool, &tracker);
+    });
+}
+
+#[test]
+fn a_get_waiting_for_the_hold_goes_on_after_an_allocate_error() {
+    bounded(LIMIT, || {
+        let tracker = Tracker::new(1);
+        let pool = Pool::new(1);
+        let resource = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
+        resource.manager().0.set_next(Next::Fail);
+        let mut failing = pin!(resource.get());
+        assert!(poll_by_hand(failing.as_mut()).is_pending());
+        let clone = resource.clone();
+        let mut waiting = pin!(clone.get());
+        assert!(poll_by_hand(waiting.as_mut()).is_pending());
+        assert!(matches!(block_on(failing), Err(Error::Allocate(_))));
+        let guard = block_on(waiting).unwrap();
+        assert_eq!(guard.serial, 0);
+        drop(guard);
+        assert_quiescent(&pool, &tracker);
+    });
+}
+
+#[test]
+fn a_get_waiting_for_capacity_goes_on_after_an_allocate_error() {
+    bounded(LIMIT, || {
+        let tracker = Tracker::new(1);
+        let pool = Pool::new(1);
+        let failing = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
+        let other = pool.create(SlowToAllocate(Counting::new(1, &tracker)));
+        failing.manager().0.set_next(Next::Fail);
+        let mut failing_get = pin!(failing.get());
+        assert!(poll_by_hand(failing_get.as_mut()).is_pending());
+        let mut waiting = pin!(other.get());
+        assert!(poll_by_hand(waiting.as_mut()).is_pending());
+        assert_eq!(pool.stats().allocating, 1);
+        assert!(matches!(block_on(failing_get), Err(Error::Allocate(_))));
+        let guard = block_on(waiting).unwrap();
+        assert_eq!(guard.key, 1);
+        drop(guard);
+        assert_eq!(counts(pool.stats()), (0, 1, 0, 0));
+        assert_quiescent(&pool, &tracker);
+    });
+}
+
+#[test]
+fn an_allocate_panic_propagates_and_frees_the_charge_and_the_hold() {
+    bounded(LIMIT, || {
+        let tracker = Tracker::new(1);
+        let pool = Pool::new(1);
+        let resource = pool.create(Counting::new(0, &tracker));
+        let other = pool.create(Counting::new(1, &tracker));
+        resource.manager().set_next(Next::Panic);
+        assert_eq!(panic_message_of(pin!(resource.get())), PANIC_MESSAGE);
+        assert!(!resource.is_allocated());
+        assert_eq!(counts(pool.stats()), (0, 0, 0, 0));
+        assert_eq!(tracker.live(), 0);
+        drop(block_on(other.try_get()).unwrap());
+        // The resource is usable afterwards.
+        let guard = block_on(resource.try_get()).unwrap();
+        assert_eq!(guard.key, 0);
+        drop(guard);
+        assert_eq!((tracker.allocations(), tracker.releases()), (2, 1));
+        assert_quiescent(&pool, &tracker);
+    });
+}
+
+#[test]
+fn a_get_waiting_for_the_hold_goes_on_after_an_allocate_panic() {
+    bounded(LIMIT, || {
+        let tracker = Tracker::new(1);
+        let pool = Pool::new(1);
+        let resource = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
+        resource.manager().0.set_next(Next::Panic);
+        let mut panicking = Box::pin(resource.get());
+        assert!(poll_by_hand(panicking.as_mut()).is_pending());
+        let clone = resource.clone();
+        let mut waiting = pin!(clone.get());
+        assert!(poll_by_hand(waiting.as_mut()).is_pending());
+        assert_eq!(panic_message_of(panicking.as_mut()), PANIC_MESSAGE);
+        drop(panicking);
+        drop(block_on(waiting).unwrap());
+        assert_quiescent(&pool, &tracker);
+    });
+}
+
+#[test]
+fn a_get_waiting_for_capacity_goes_on_after_an_allocate_panic() {
+    bounded(LIMIT, || {
+        let tracker = Tracker::new(1);
+        let pool = Pool::new(1);
+        let panicking = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
+        let other = pool.create(SlowToAllocate(Counting::new(1, &tracker)));
+        panicking.manager().0.set_next(Next::Panic);
+        let mut panicking_get = Box::pin(panicking.get());
+        assert!(poll_by_hand(panicking_get.as_mut()).is_pending());
+        let mut waiting = pin!(other.get());
+        assert!(poll_by_hand(waiting.as_mut()).is_pending());
+        assert_eq!(panic_message_of(panicking_get.as_mut()), PANIC_MESSAGE);
+        drop(panicking_get);
+        drop(block_on(waiting).unwrap());
+        assert_eq!(counts(pool.stats()), (0, 1, 0, 0));
+        assert_quiescent(&pool, &tracker);
+    });
+}
