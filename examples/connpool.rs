@@ -1,0 +1,454 @@
+//! A connection pool on a file descriptor budget: many hosts, few sockets.
+//!
+//! The example starts `--servers` small TCP line-echo servers on loopback
+//! (127.0.0.1, ports picked by the system) and gives each one a [`Resource`]
+//! in a single [`Pool`] of `--max` charges: at most that many connections may
+//! be open at once, however many servers there are. Then `--tasks` tasks loop
+//! for `--duration` seconds: each picks a server (a few are hot, most are
+//! cold), gets its connection (reusing the open one, or dialing, which closes
+//! the least recently used idle connection of another server when the budget
+//! is spent), sends a line, checks the echo, and drops the guard (the *put*:
+//! the connection stays open for the next get). The servers now and then hang
+//! up; on the I/O error that follows, the task releases the connection
+//! instead, so that the next get dials afresh.
+//!
+//! It prints progress once a second and a summary at the end, and checks what
+//! the crate promises: never more than `--max` connections open at once,
+//! every line echoed intact (one task per connection at a time), and every
+//! dialed connection closed exactly once. A failed check exits with status 1.
+//!
+//! ```text
+//! cargo run --example connpool
+//! cargo run --example connpool -- --servers 3 --max 1 --tasks 20 --duration 2
+//! cargo run --example connpool -- --help
+//! ```
+
+use std::io;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use resourcepool::{AllocateRelease, Error, Pool, Resource};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio::time::{sleep, sleep_until, timeout, Instant};
+
+/// How long a task waits for a get before it counts a timeout and moves on.
+const GET_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a line may take to come back before it counts as an I/O error.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(1);
+/// A server hangs up instead of echoing one line in this many, as real
+/// servers do (restarts, idle timeouts), so that tasks meet I/O errors.
+const HANG_UP_ONE_IN: u32 = 1000;
+
+const USAGE: &str = "\
+usage: cargo run --example connpool -- [OPTIONS]
+
+  --servers N       echo servers to start on 127.0.0.1 (default 50)
+  --max N           connections that may be open at once (default 8)
+  --tasks N         tasks doing get / echo / put in a loop (default 200)
+  --duration SECS   how long the tasks run, e.g. 5 or 0.5 (default 5)
+  --help            print this and exit";
+
+/// The command line.
+struct Options {
+    servers: usize,
+    max: usize,
+    tasks: usize,
+    duration: Duration,
+}
+
+/// Parses `--flag value` pairs; `Ok(None)` means `--help`.
+fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        servers: 50,
+        max: 8,
+        tasks: 200,
+        duration: Duration::from_secs(5),
+    };
+    while let Some(flag) = args.next() {
+        let field = match flag.as_str() {
+            "--help" | "-h" => return Ok(None),
+            "--servers" => &mut options.servers,
+            "--max" => &mut options.max,
+            "--tasks" => &mut options.tasks,
+            "--duration" => {
+                let value = args.next().ok_or("--duration needs a value")?;
+                let seconds = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| *s > 0.0 && *s <= 86400.0);
+                options.duration = seconds.map(Duration::from_secs_f64).ok_or(format!(
+                    "--duration wants seconds above 0, up to a day, not {value:?}"
+                ))?;
+                continue;
+            }
+            _ => return Err(format!("unknown flag {flag:?}")),
+        };
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        *field = value.parse().ok().filter(|n| *n > 0).ok_or(format!(
+            "{flag} wants a whole number above 0, not {value:?}"
+        ))?;
+    }
+    Ok(Some(options))
+}
+
+/// Open connections as one side sees them, and the most ever open at once.
+#[derive(Default)]
+struct OpenCount {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl OpenCount {
+    /// Counts one more open connection, until the returned value is dropped.
+    fn open(self: &Arc<Self>) -> Opened {
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(now, SeqCst);
+        Opened(self.clone())
+    }
+}
+
+/// One connection counted in an [`OpenCount`]; dropping it uncounts it.
+struct Opened(Arc<OpenCount>);
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, SeqCst);
+    }
+}
+
+// Why two counts of open connections. The pool promises that at most `max`
+// items exist from the start of `allocate` to the end of `release`: that is
+// the client side, counted by `Counters::client` around each socket's whole
+// life, and the count this example enforces. The servers cannot see it
+// exactly. The kernel completes a connection before `accept` returns it, and
+// a server learns that the client closed only when its read returns 0 (end of
+// file). When the pool closes one connection and at once dials another, the
+// old one's server may not have read its end of file yet when the new one is
+// accepted, so the count the servers see may briefly exceed `max` with
+// nothing wrong. `Counters::server` is reported for information only.
+
+/// What the run counts, shared by the servers, the managers and the tasks.
+#[derive(Default)]
+struct Counters {
+    client: Arc<OpenCount>,
+    server: Arc<OpenCount>,
+    /// Successful gets, each of which either reused a connection or dialed.
+    gets: AtomicUsize,
+    dials: AtomicUsize,
+    /// Calls of `release`: by the pool (evictions, shutdown) or by the tasks.
+    closes: AtomicUsize,
+    closes_by_tasks: AtomicUsize,
+    echoes: AtomicUsize,
+    /// Gets that gave up waiting for another task's guard of the same server.
+    hold_timeouts: AtomicUsize,
+    /// Gets that gave up waiting for one of the pool's charges.
+    capacity_timeouts: AtomicUsize,
+    dial_errors: AtomicUsize,
+    io_errors: AtomicUsize,
+    wrong_echoes: AtomicUsize,
+}
+
+/// Reads a counter.
+fn read(counter: &AtomicUsize) -> usize {
+    counter.load(SeqCst)
+}
+
+/// Adds one to a counter.
+fn bump(counter: &AtomicUsize) {
+    counter.fetch_add(1, SeqCst);
+}
+
+/// A pooled connection. Its fields drop in order: the socket closes, then
+/// the client count goes down.
+struct Connection {
+    stream: BufReader<TcpStream>,
+    _counted: Opened,
+}
+
+/// The manager of one server's resource: `allocate` dials, `release` closes.
+struct Dialer {
+    address: SocketAddr,
+    counters: Arc<Counters>,
+}
+
+impl AllocateRelease for Dialer {
+    type Item = Connection;
+    type Error = io::Error;
+
+    async fn allocate(&self) -> io::Result<Connection> {
+        // Counted before the socket exists; uncounted when the connect fails,
+        // when this future is dropped, or when `release` drops the connection.
+        let counted = self.counters.client.open();
+        let stream = TcpStream::connect(self.address).await?;
+        bump(&self.counters.dials);
+        Ok(Connection {
+            stream: BufReader::new(stream),
+            _counted: counted,
+        })
+    }
+
+    fn release(&self, connection: Connection) -> io::Result<()> {
+        drop(connection);
+        bump(&self.counters.closes);
+        Ok(())
+    }
+}
+
+/// Starts a line-echo server on 127.0.0.1 that now and then hangs up. It runs
+/// until its task is aborted, which aborts its connections too (they live in
+/// its `JoinSet`).
+async fn start_server(
+    servers: &mut JoinSet<()>,
+    counters: &Arc<Counters>,
+) -> io::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let counters = counters.clone();
+    servers.spawn(async move {
+        let mut connections = JoinSet::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            let counted = counters.server.open();
+            connections.spawn(async move {
+                let (reader, mut writer) = stream.into_split();
+                let mut lines = BufReader::new(reader).lines();
+                // Stops at end of file (the client closed) or on an error.
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if fastrand::u32(..HANG_UP_ONE_IN) == 0 {
+                        break;
+                    }
+                    if writer
+                        .write_all(format!("{line}\n").as_bytes())
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                drop(counted);
+            });
+            while connections.try_join_next().is_some() {} // reap finished ones
+        }
+    });
+    Ok(address)
+}
+
+/// Picks one of `n` servers, skewed: the first tenth get about 46% of the
+/// picks, the last half about 21%. So a few connections are reused again and
+/// again, while the cold ones evict each other.
+fn pick(n: usize) -> usize {
+    let u = fastrand::f64();
+    ((u * u * u * n as f64) as usize).min(n - 1)
+}
+
+/// One task: pick a server, get, send a line and check its echo, put; until
+/// the deadline.
+async fn worker(
+    id: usize,
+    resources: Arc<Vec<Resource<Dialer>>>,
+    counters: Arc<Counters>,
+    deadline: Instant,
+) {
+    let mut echo = String::new();
+    for op in 0.. {
+        if Instant::now() >= deadline {
+            return;
+        }
+        let resource = &resources[pick(resources.len())];
+        // A get still waiting at the deadline is cut short by it, uncounted.
+        let cancel = sleep_until(deadline.min(Instant::now() + GET_TIMEOUT));
+        let mut connection = match resource.get_or_cancel(cancel).await {
+            Ok(connection) => connection,
+            Err(_) if Instant::now() >= deadline => return,
+            Err(error) => {
+                bump(match error {
+                    Error::Allocate(_) => &counters.dial_errors,
+                    Error::PutTimeout => &counters.hold_timeouts,
+                    _ => &counters.capacity_timeouts, // Error::ResourceLimitExceeded
+                });
+                continue;
+            }
+        };
+        bump(&counters.gets);
+
+        let line = format!("task {id} op {op}\n");
+        echo.clear();
+        let stream = &mut connection.stream;
+        let exchange = async {
+            stream.write_all(line.as_bytes()).await?;
+            match stream.read_line(&mut echo).await? {
+                0 => Err(io::Error::from(io::ErrorKind::UnexpectedEof)), // hung up
+                _ => Ok(()),
+            }
+        };
+        let failure = match timeout(EXCHANGE_TIMEOUT, exchange).await {
+            Ok(Ok(())) if echo == line => None,
+            Ok(Ok(())) => Some(&counters.wrong_echoes),
+            Ok(Err(_)) | Err(_) => Some(&counters.io_errors),
+        };
+        match failure {
+            None => {
+                bump(&counters.echoes);
+                drop(connection); // the put: it stays open for the next get
+            }
+            Some(counter) => {
+                bump(counter);
+                bump(&counters.closes_by_tasks);
+                connection.release().expect("Dialer::release does not fail");
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match parse_options(std::env::args().skip(1)) {
+        Ok(Some(options)) => run(options).await,
+        Ok(None) => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(
+    Options {
+        servers: server_count,
+        max,
+        tasks,
+        duration,
+    }: Options,
+) -> ExitCode {
+    println!(
+        "{server_count} echo servers, a pool of max {max} connections, {tasks} tasks, {duration:?}"
+    );
+    let counters = Arc::new(Counters::default());
+    let pool = Pool::new(max);
+    let mut servers = JoinSet::new();
+    let mut resources = Vec::new();
+    for _ in 0..server_count {
+        match start_server(&mut servers, &counters).await {
+            // `create` dials nothing: the first get does.
+            Ok(address) => resources.push(pool.create(Dialer {
+                address,
+                counters: counters.clone(),
+            })),
+            Err(error) => {
+                eprintln!("error: cannot start an echo server on 127.0.0.1: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let resources = Arc::new(resources);
+
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut workers = JoinSet::new();
+    for id in 0..tasks {
+        workers.spawn(worker(id, resources.clone(), counters.clone(), deadline));
+    }
+
+    // Progress once a second, until every task is done.
+    let mut echoes_so_far = 0;
+    let mut next_report = start + Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            joined = workers.join_next() => match joined {
+                Some(Ok(())) => continue,
+                Some(Err(error)) => std::panic::resume_unwind(error.into_panic()),
+                None => break,
+            },
+            () = sleep_until(next_report) => next_report += Duration::from_secs(1),
+        }
+        let stats = pool.stats();
+        println!(
+            "{:>4.1}s {:>7} ops/s   in_use {} idle {} allocating {} releasing {}   open: client {}, servers {}",
+            start.elapsed().as_secs_f64(),
+            read(&counters.echoes) - echoes_so_far,
+            stats.in_use,
+            stats.idle,
+            stats.allocating,
+            stats.releasing,
+            read(&counters.client.now),
+            read(&counters.server.now),
+        );
+        echoes_so_far = read(&counters.echoes);
+    }
+    let elapsed = start.elapsed();
+    let evictions = read(&counters.closes) - read(&counters.closes_by_tasks);
+    let idle_at_end = pool.stats().idle;
+
+    // Shut down: dropping the last handle of each resource closes its idle
+    // connection. The servers get a moment to read those ends of file, then stop.
+    drop(resources);
+    let quiet = Instant::now() + Duration::from_secs(1);
+    while read(&counters.server.now) > 0 && Instant::now() < quiet {
+        sleep(Duration::from_millis(10)).await;
+    }
+    servers.shutdown().await;
+
+    let (ops, gets, dials) = (
+        read(&counters.echoes),
+        read(&counters.gets),
+        read(&counters.dials),
+    );
+    let (hold_timeouts, capacity_timeouts) = (
+        read(&counters.hold_timeouts),
+        read(&counters.capacity_timeouts),
+    );
+    let (client_peak, closes, wrong_echoes) = (
+        read(&counters.client.peak),
+        read(&counters.closes),
+        read(&counters.wrong_echoes),
+    );
+    println!();
+    println!(
+        "operations     {ops} in {elapsed:.1?}, {:.0}/s",
+        ops as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "reuse rate     {:.1}% of {gets} gets did not dial",
+        100.0 * (gets - dials) as f64 / gets.max(1) as f64
+    );
+    println!("dials          {dials}");
+    println!("releases       {evictions} by the pool to make room (evictions), {} by tasks after an error, {idle_at_end} idle at shutdown", read(&counters.closes_by_tasks));
+    println!(
+        "timeouts       {} gets gave up after {GET_TIMEOUT:?}: {hold_timeouts} waiting for another task's guard, {capacity_timeouts} for a charge",
+        hold_timeouts + capacity_timeouts
+    );
+    println!(
+        "errors         {} dial, {} I/O, {wrong_echoes} wrong echo",
+        read(&counters.dial_errors),
+        read(&counters.io_errors)
+    );
+    println!(
+        "open at once   at most {client_peak} (client side, max {max}); {} as the servers saw it",
+        read(&counters.server.peak)
+    );
+    println!(
+        "open at exit   {} client side, {} as the servers see it",
+        read(&counters.client.now),
+        read(&counters.server.now)
+    );
+
+    let failure = if client_peak > max {
+        format!("{client_peak} connections were open at once, more than max {max}")
+    } else if wrong_echoes > 0 {
+        format!("{wrong_echoes} lines came back different from what was sent")
+    } else if closes != dials || read(&counters.client.now) != 0 {
+        format!("{dials} connections were dialed but {closes} closed")
+    } else {
+        println!("\nok: connections open at once never exceeded max {max}");
+        return ExitCode::SUCCESS;
+    };
+    eprintln!("\nFAILED: {failure}");
+    ExitCode::FAILURE
+}
