@@ -165,9 +165,10 @@ pub fn bounded<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Se
     });
     match result.recv_timeout(limit) {
         Ok(()) => thread.join().unwrap(),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().unwrap_err())
-        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(_) => unreachable!("the body returned without saying so"),
+        },
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             panic!("test did not finish within {limit:?}: deadlock or lost wakeup")
         }
