@@ -53,15 +53,20 @@
 //! # How it works
 //!
 //! Each resource's state is one `AtomicU64` (see the layout in `src/state.rs`):
-//! a get of an idle item is one compare-and-swap on it, and a put another. The
-//! pool's limit is an atomic counter of charges, touched only when an item is
-//! allocated or released. Idle resources sit in a lock-free queue with lazy
-//! deletion, evicted in CLOCK (second-chance) order: among idle resources not
-//! got again since they were queued, the earliest put goes first; a resource
-//! got and put again goes after every idle resource put before its latest put.
-//! Waits use `event-listener` (capacity, the hold) and `atomic-waker` (a
-//! resource waiting for its own release), so any executor, or a blocked
-//! thread, can drive them.
+//! a get of an idle item is one compare-and-swap on it, and a put another plus
+//! a put time from the pool's clock. The pool's limit is an atomic counter of
+//! charges, touched only when an item is allocated or released.
+//!
+//! Eviction is **exact LRU**: the evicted resource is the idle one whose latest
+//! put is the earliest. A resource's first put adds an entry to the pool's idle
+//! set (a lock-free queue feeding a heap ordered by put time); later puts only
+//! record their time in the resource. An evictor, under a lock that puts never
+//! take, pops the earliest entry and, if the resource was put again since,
+//! puts the entry back with its newer time. Eviction costs O(log n) in the
+//! number of allocated resources, whatever the number of resources.
+//!
+//! Waits use `event-listener`, so any executor, or a blocked thread, can drive
+//! them.
 //!
 //! # Fairness
 //!
@@ -80,6 +85,7 @@
 
 mod error;
 mod guard;
+mod idle;
 mod manager;
 mod pool;
 mod resource;
@@ -103,3 +109,8 @@ pub use stats::Stats;
 pub mod __private {
     pub use crate::state;
 }
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

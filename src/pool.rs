@@ -1,5 +1,5 @@
-//! `Pool`: the charge counter, the idle queue with CLOCK eviction, and the
-//! capacity wait.
+//! `Pool`: the charge counter, eviction from the idle set, and the capacity
+//! wait.
 //!
 //! # Charges
 //!
@@ -18,11 +18,11 @@
 //! if it is not zero. One of the two sees the other.
 //!
 //! Capacity appears in three ways, each followed by that check: a charge is
-//! freed (`free_charge`), an entry is pushed on the idle queue (`push_idle`,
-//! also after a second chance), or a put hands its charge over (below). A put
-//! that leaves its entry queued (the hot path) needs no check: a waiter's scan
-//! pops that entry and either finds the resource idle or clears QUEUED, and
-//! then the resource's next put pushes.
+//! freed (`free_charge`), an entry is added to the idle set (`push_idle`), or a
+//! put hands its charge over (below). A put of a resource that keeps its entry
+//! (the hot path) needs no check: a waiter's look at the idle set (under its
+//! lock, every entry) either found that resource idle, or found it held and
+//! cleared QUEUED, and then the resource's next put adds an entry.
 //!
 //! # Fairness
 //!
@@ -38,12 +38,11 @@ use core::future::Future;
 use core::pin::Pin;
 use std::sync::{Arc, Weak};
 
-use concurrent_queue::ConcurrentQueue;
 use event_listener::{Event, IntoNotification};
 
+use crate::idle::{IdleSet, Victim};
 use crate::manager::AllocateRelease;
 use crate::resource::Resource;
-use crate::state::Evict;
 use crate::stats::{Counters, Stats};
 use crate::sync::{fence, AtomicUsize, Ordering};
 use crate::wait::{listen_or_cancel, Cancelled};
@@ -113,7 +112,7 @@ impl Pool {
                 grants: AtomicUsize::new(0),
                 waiters: AtomicUsize::new(0),
                 capacity: Event::new(),
-                idle: ConcurrentQueue::unbounded(),
+                idle: IdleSet::new(),
                 counters: Counters::new(),
             }),
         }
@@ -173,15 +172,6 @@ impl fmt::Debug for Pool {
     }
 }
 
-/// A resource as the pool sees it on the eviction path, whatever its manager.
-pub(crate) trait Victim: Send + Sync {
-    /// Applies [`state::evict`](crate::state::evict) to the resource.
-    fn evict(&self) -> Evict;
-    /// Releases the item claimed by `evict`. Its charge then belongs to the
-    /// caller (or is freed, if `release` panics).
-    fn release_evicted(&self);
-}
-
 /// The state shared by all handles of a pool.
 pub(crate) struct PoolInner {
     max: usize,
@@ -193,10 +183,8 @@ pub(crate) struct PoolInner {
     waiters: AtomicUsize,
     /// Notified, one listener per notification, when capacity appears.
     capacity: Event,
-    /// Idle resources, least recently put first, with lazy deletion: an entry
-    /// whose resource is no longer idle is dropped when popped. At most one
-    /// entry per resource (its QUEUED bit).
-    idle: ConcurrentQueue<Weak<dyn Victim>>,
+    /// Allocated resources, for eviction in LRU order.
+    pub(crate) idle: IdleSet,
     pub(crate) counters: Counters,
 }
 
@@ -250,33 +238,10 @@ impl PoolInner {
             .is_ok()
     }
 
-    /// Pops idle-queue entries until one resource is evicted (true) or the
-    /// queue is empty (false). A referenced resource gets a second chance: it
-    /// goes back to the end of the queue.
+    /// Evicts the least recently used idle resource, if there is one: its
+    /// item is released and its charge is now the caller's.
     fn evict_one(&self) -> bool {
-        let mut pushed_back = false;
-        let victim = loop {
-            let Ok(entry) = self.idle.pop() else {
-                break None;
-            };
-            let Some(victim) = entry.upgrade() else {
-                continue;
-            };
-            match victim.evict() {
-                Evict::Claimed => break Some(victim),
-                Evict::SecondChance => {
-                    self.idle
-                        .push(entry)
-                        .expect("the idle queue is never closed");
-                    pushed_back = true;
-                }
-                Evict::NotIdle => {}
-            }
-        };
-        if pushed_back {
-            self.wake_a_waiter();
-        }
-        match victim {
+        match self.idle.take_least_recently_used() {
             Some(victim) => {
                 victim.release_evicted();
                 true
@@ -286,10 +251,8 @@ impl PoolInner {
     }
 
     /// Makes an idle resource evictable by others.
-    pub(crate) fn push_idle(&self, entry: Weak<dyn Victim>) {
-        self.idle
-            .push(entry)
-            .expect("the idle queue is never closed");
+    pub(crate) fn push_idle(&self, put_time: u64, resource: Weak<dyn Victim>) {
+        self.idle.insert(put_time, resource);
         self.wake_a_waiter();
     }
 

@@ -2,21 +2,21 @@
 //! release does to the state word and the pool.
 
 use core::fmt;
-use core::future::{poll_fn, Future};
+use core::future::Future;
 use core::pin::{pin, Pin};
-use core::task::Poll;
 use std::sync::{Arc, Weak};
 
 use event_listener::{Event, IntoNotification};
 
 use crate::error::Error;
 use crate::guard::Guard;
+use crate::idle::Victim;
 use crate::manager::AllocateRelease;
-use crate::pool::{Pool, PoolInner, Victim};
+use crate::pool::{Pool, PoolInner};
 use crate::slot::Slot;
 use crate::state::{self, transition, Evict, Hold, Leave, Put, Schedule, Snapshot, Waiter};
 use crate::stats::{decrement, increment};
-use crate::sync::{AtomicU64, AtomicWaker, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 use crate::wait::{listen_or_cancel, Cancelled};
 
 /// One underlying resource (say, the connection to one host), allocated on
@@ -54,12 +54,15 @@ pub struct Resource<M: AllocateRelease> {
 struct Shared<M: AllocateRelease> {
     /// The state word; see `state.rs`.
     state: AtomicU64,
+    /// When it was last put, on the idle set's clock; see `idle.rs`.
+    put_time: AtomicU64,
     pool: Pool,
     /// Notified, one listener per notification, when the hold is let go.
     hold_released: Event,
-    /// Woken when a release of this resource's item returns (the holder may be
-    /// waiting for it before it allocates again).
-    release_done: AtomicWaker,
+    /// Notified when a release of this resource's item returns (its holder may
+    /// be waiting for that before it allocates again). Like `hold_released`, it
+    /// takes one word until first listened to.
+    release_done: Event,
     manager: M,
     slot: Slot<M::Item>,
 }
@@ -69,9 +72,10 @@ impl<M: AllocateRelease> Resource<M> {
         Resource {
             inner: Arc::new(Shared {
                 state: AtomicU64::new(Snapshot::NEW.0),
+                put_time: AtomicU64::new(0),
                 pool,
                 hold_released: Event::new(),
-                release_done: AtomicWaker::new(),
+                release_done: Event::new(),
                 manager,
                 slot: Slot::empty(),
             }),
@@ -443,25 +447,23 @@ impl<M: AllocateRelease> Resource<M> {
         &self,
         mut cancel: Pin<&mut C>,
     ) -> Result<(), Cancelled> {
-        poll_fn(|cx| {
+        while self.snapshot().is_releasing() {
+            let mut listener = self.inner.release_done.listen();
             if !self.snapshot().is_releasing() {
-                return Poll::Ready(Ok(()));
+                break;
             }
-            self.inner.release_done.register(cx.waker());
-            if !self.snapshot().is_releasing() {
-                return Poll::Ready(Ok(()));
-            }
-            match cancel.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(Cancelled)),
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await
+            listen_or_cancel(&mut listener, cancel.as_mut()).await?;
+        }
+        Ok(())
     }
 
     /// The put: what dropping a `Guard` does.
     pub(crate) fn put(&self) {
         let pool = self.pool_inner();
+        // Stored before the swap that makes the item idle, so that an evictor
+        // that sees it idle sees this time too.
+        let put_time = pool.idle.next_put_time();
+        self.inner.put_time.store(put_time, Ordering::Relaxed);
         let (decision, old) = transition(&self.inner.state, |s| state::put(s, pool.has_waiters()));
         match decision {
             Put::Idle { push } => {
@@ -469,7 +471,7 @@ impl<M: AllocateRelease> Resource<M> {
                 self.inner.wake_hold_waiter(old);
                 if push {
                     let entry: Weak<dyn Victim> = Arc::downgrade(&self.inner) as Weak<Shared<M>>;
-                    pool.push_idle(entry);
+                    pool.push_idle(put_time, entry);
                 }
             }
             Put::HandedOff => self.inner.wake_hold_waiter(old),
@@ -564,13 +566,20 @@ impl<M: AllocateRelease> Drop for Released<'_, M> {
         if let FreedCharge::ToPool = self.charge {
             pool.free_charge();
         }
-        shared.release_done.wake();
+        shared.release_done.notify(usize::MAX);
     }
 }
 
 impl<M: AllocateRelease> Victim for Shared<M> {
-    fn evict(&self) -> Evict {
-        transition(&self.state, state::evict).0
+    fn evict(&self, entry_put_time: u64) -> Evict {
+        // The put time is read after the state word: if that shows the put
+        // that stored it, the time is that put's (see `put`).
+        let latest = || self.put_time.load(Ordering::Relaxed) == entry_put_time;
+        transition(&self.state, |s| state::evict(s, latest())).0
+    }
+
+    fn put_time(&self) -> u64 {
+        self.put_time.load(Ordering::Relaxed)
     }
 
     fn release_evicted(&self) {
@@ -586,7 +595,11 @@ impl<M: AllocateRelease> Drop for Shared<M> {
     /// The last handle is gone (and no evictor holds the resource): an idle
     /// item is released and its charge freed.
     fn drop(&mut self) {
-        if let Schedule::ReleaseNow = transition(&self.state, state::schedule_release).0 {
+        let (decision, s) = transition(&self.state, state::schedule_release);
+        if s.is_queued() {
+            self.pool.inner.idle.entry_died();
+        }
+        if let Schedule::ReleaseNow = decision {
             drop(self.release_idle());
         }
     }

@@ -21,15 +21,17 @@
 //! 3       RELEASING       the item was taken out of the slot and is inside
 //!                         `AllocateRelease::release`; the releaser owns the slot.
 //!                         Implies CHARGED, excludes ALLOCATED.
-//! 4       QUEUED          an entry for this resource is in the pool's idle queue
-//!                         (or in the hand of an evictor that popped it).
-//! 5       REFERENCED      CLOCK second-chance bit: put again while QUEUED. Only
-//!                         meaningful with QUEUED.
-//! 6       RELEASE_ON_PUT  `schedule_release` armed: the next put releases.
-//! 7       HANDOFF         the holder let go while gets waited for the hold: HELD
+//! 4       QUEUED          the pool's idle set holds an entry for this resource (or
+//!                         an evictor that took it out is looking at it). At most
+//!                         one entry per resource.
+//! 5       RELEASE_ON_PUT  `schedule_release` armed: the next put releases.
+//! 6       HANDOFF         the holder let go while gets waited for the hold: HELD
 //!                         stays set, and passes to the first counted waiter that
 //!                         wakes (so a get that did not wait cannot barge in).
-//! 8..32   (unused, zero)
+//! 7       (unused, zero)
+//! 8..24   PUTS            puts so far, wrapping: an evictor's swap fails if the
+//!                         resource was got and put again since it looked (ABA).
+//! 24..32  (unused, zero)
 //! 32..64  HOLD_WAITERS    number of gets registered as waiting for the hold.
 //! ```
 //!
@@ -52,14 +54,18 @@ pub const CHARGED: u64 = 1 << 1;
 pub const ALLOCATED: u64 = 1 << 2;
 /// The item is being released; the releaser owns the slot.
 pub const RELEASING: u64 = 1 << 3;
-/// An entry for this resource is in the idle queue (or an evictor's hand).
+/// The idle set holds an entry for this resource (or an evictor's hand does).
 pub const QUEUED: u64 = 1 << 4;
-/// Put again while queued: skip it once when evicting (CLOCK).
-pub const REFERENCED: u64 = 1 << 5;
 /// The next put releases the item.
-pub const RELEASE_ON_PUT: u64 = 1 << 6;
+pub const RELEASE_ON_PUT: u64 = 1 << 5;
 /// The hold passes to the next hold waiter that wakes.
-pub const HANDOFF: u64 = 1 << 7;
+pub const HANDOFF: u64 = 1 << 6;
+/// Where the put count starts.
+pub const PUTS_SHIFT: u32 = 8;
+/// One put.
+pub const PUT_ONE: u64 = 1 << PUTS_SHIFT;
+/// All bits of the put count.
+pub const PUTS_MASK: u64 = 0xffff << PUTS_SHIFT;
 /// Where the hold-waiter count starts.
 pub const HOLD_WAITERS_SHIFT: u32 = 32;
 /// One hold waiter.
@@ -105,10 +111,6 @@ impl Snapshot {
     pub fn is_queued(self) -> bool {
         self.has(QUEUED)
     }
-    /// Put again while queued.
-    pub fn is_referenced(self) -> bool {
-        self.has(REFERENCED)
-    }
     /// The next put releases.
     pub fn is_release_on_put(self) -> bool {
         self.has(RELEASE_ON_PUT)
@@ -125,6 +127,10 @@ impl Snapshot {
     pub fn is_allocating(self) -> bool {
         self.is_held() && self.is_charged() && !self.is_allocated() && !self.is_releasing()
     }
+    /// Puts so far, modulo 2^16.
+    pub fn puts(self) -> u64 {
+        (self.0 & PUTS_MASK) >> PUTS_SHIFT
+    }
     /// Gets registered as waiting for the hold.
     pub fn hold_waiters(self) -> u64 {
         self.0 >> HOLD_WAITERS_SHIFT
@@ -139,7 +145,6 @@ impl fmt::Debug for Snapshot {
             (ALLOCATED, "ALLOCATED"),
             (RELEASING, "RELEASING"),
             (QUEUED, "QUEUED"),
-            (REFERENCED, "REFERENCED"),
             (RELEASE_ON_PUT, "RELEASE_ON_PUT"),
             (HANDOFF, "HANDOFF"),
         ];
@@ -150,7 +155,12 @@ impl fmt::Debug for Snapshot {
             }
         }
         flags.finish()?;
-        write!(f, " hold_waiters={}", self.hold_waiters())
+        write!(
+            f,
+            " puts={} hold_waiters={}",
+            self.puts(),
+            self.hold_waiters()
+        )
     }
 }
 
@@ -316,12 +326,16 @@ pub fn put(s: Snapshot, hand_over: bool) -> (Put, Option<Snapshot>) {
     if s.hold_waiters() > 0 {
         return (Put::HandedOff, Some(s.with(HANDOFF)));
     }
-    let idle = s.without(HELD);
-    if s.is_queued() {
-        (Put::Idle { push: false }, Some(idle.with(REFERENCED)))
-    } else {
-        (Put::Idle { push: true }, Some(idle.with(QUEUED)))
-    }
+    let puts = s.0.wrapping_add(PUT_ONE) & PUTS_MASK;
+    let idle = Snapshot((s.0 & !PUTS_MASK) | puts)
+        .without(HELD)
+        .with(QUEUED);
+    (
+        Put::Idle {
+            push: !s.is_queued(),
+        },
+        Some(idle),
+    )
 }
 
 /// `Guard::release`, or a put that releases: the holder takes the item out
@@ -332,33 +346,33 @@ pub fn release_held(s: Snapshot) -> (Put, Option<Snapshot>) {
     (Put::Release, Some(let_go(releasing)))
 }
 
-/// What an evictor holding the resource's idle-queue entry found.
+/// What an evictor holding the resource's idle-set entry found.
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Evict {
-    /// Idle and not referenced: the caller now releases its item and takes its charge.
+    /// Idle, and its entry is for its latest put: the caller now releases its
+    /// item and takes its charge.
     Claimed,
-    /// Idle but referenced: the bit is cleared, the caller pushes the entry back.
-    SecondChance,
-    /// Not idle: the entry is dropped (QUEUED cleared); the next put pushes a new one.
+    /// Idle, but put again since the entry was made: the caller puts the entry
+    /// back with the resource's latest put time.
+    Stale,
+    /// Not idle: the entry is dropped (QUEUED cleared); the next put makes a new one.
     NotIdle,
 }
 
-/// An evictor popped this resource's entry from the idle queue.
-pub fn evict(s: Snapshot) -> (Evict, Option<Snapshot>) {
+/// An evictor took this resource's entry out of the idle set. `latest`: the
+/// entry's put time is the resource's latest (read after the state word).
+pub fn evict(s: Snapshot, latest: bool) -> (Evict, Option<Snapshot>) {
     debug_assert!(s.is_queued(), "{s:?}");
     if !s.is_idle() {
-        (Evict::NotIdle, Some(s.without(QUEUED | REFERENCED)))
-    } else if s.is_referenced() {
-        (Evict::SecondChance, Some(s.without(REFERENCED)))
+        (Evict::NotIdle, Some(s.without(QUEUED)))
+    } else if !latest {
+        (Evict::Stale, None)
     } else {
-        (
-            Evict::Claimed,
-            Some(
-                s.without(ALLOCATED | QUEUED | RELEASE_ON_PUT)
-                    .with(RELEASING),
-            ),
-        )
+        let claimed = s
+            .without(ALLOCATED | QUEUED | RELEASE_ON_PUT)
+            .with(RELEASING);
+        (Evict::Claimed, Some(claimed))
     }
 }
 
@@ -377,13 +391,10 @@ pub enum Schedule {
 /// `Resource::schedule_release`, and the last handle of a resource being dropped.
 pub fn schedule_release(s: Snapshot) -> (Schedule, Option<Snapshot>) {
     if s.is_idle() {
-        // QUEUED stays: the entry is still in the queue, and evictors drop it.
+        // QUEUED stays: the entry is still in the idle set, and evictors drop it.
         (
             Schedule::ReleaseNow,
-            Some(
-                s.without(ALLOCATED | REFERENCED | RELEASE_ON_PUT)
-                    .with(RELEASING),
-            ),
+            Some(s.without(ALLOCATED | RELEASE_ON_PUT).with(RELEASING)),
         )
     } else if s.is_held() && s.is_charged() && !s.is_releasing() {
         (Schedule::Armed, Some(s.with(RELEASE_ON_PUT)))
@@ -448,16 +459,23 @@ mod tests {
         assert!(s.is_held() && s.is_allocated() && !s.is_idle());
         let (out, s) = apply(s, |s| put(s, false));
         assert_eq!(out, Put::Idle { push: true });
-        assert_eq!(s, IDLE);
+        assert_eq!(s, Snapshot(IDLE.0 + PUT_ONE));
     }
 
     #[test]
-    fn an_idle_resource_is_taken_in_one_step_and_put_back_referenced() {
+    fn an_idle_resource_is_taken_in_one_step_and_put_back_counted() {
         let (out, s) = apply(IDLE, |s| hold(s, Waiter::No));
         assert_eq!(out, Hold::Taken { idle: true });
         let (out, s) = apply(s, |s| put(s, false));
         assert_eq!(out, Put::Idle { push: false });
-        assert!(s.is_idle() && s.is_referenced());
+        assert_eq!(s, Snapshot(IDLE.0 + PUT_ONE));
+    }
+
+    #[test]
+    fn the_put_count_wraps_without_touching_other_fields() {
+        let in_use = Snapshot(HELD | CHARGED | ALLOCATED | QUEUED | PUTS_MASK);
+        let (_, s) = apply(in_use, |s| put(s, false));
+        assert_eq!(s, IDLE);
     }
 
     #[test]
@@ -535,14 +553,12 @@ mod tests {
     }
 
     #[test]
-    fn eviction_gives_a_second_chance_then_claims() {
-        let (out, s) = apply(IDLE.with(REFERENCED), evict);
-        assert_eq!((out, s), (Evict::SecondChance, IDLE));
-        let (out, s) = apply(s, evict);
-        assert_eq!(out, Evict::Claimed);
-        assert_eq!(s, Snapshot(CHARGED | RELEASING));
-        let in_use = Snapshot(HELD | CHARGED | ALLOCATED | QUEUED | REFERENCED);
-        let (out, s) = apply(in_use, evict);
+    fn eviction_requeues_a_stale_entry_then_claims() {
+        assert_eq!(evict(IDLE, false), (Evict::Stale, None));
+        let (out, s) = apply(IDLE, |s| evict(s, true));
+        assert_eq!((out, s), (Evict::Claimed, Snapshot(CHARGED | RELEASING)));
+        let in_use = Snapshot(HELD | CHARGED | ALLOCATED | QUEUED);
+        let (out, s) = apply(in_use, |s| evict(s, true));
         assert_eq!(
             (out, s),
             (Evict::NotIdle, Snapshot(HELD | CHARGED | ALLOCATED))
@@ -571,6 +587,9 @@ mod tests {
     #[test]
     fn debug_names_the_flags() {
         let s = Snapshot(HELD | QUEUED | (2 * HOLD_WAITER_ONE));
-        assert_eq!(format!("{s:?}"), "[\"HELD\", \"QUEUED\"] hold_waiters=2");
+        assert_eq!(
+            format!("{s:?}"),
+            "[\"HELD\", \"QUEUED\"] puts=0 hold_waiters=2"
+        );
     }
 }

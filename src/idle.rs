@@ -1,0 +1,165 @@
+//! The idle set: which allocated resource to evict, least recently put first
+//! (exact LRU), without a lock on the put path.
+//!
+//! Every put takes a *put time* from the pool's clock and stores it in the
+//! resource. A resource has at most one entry in the set (its QUEUED bit),
+//! made by the first put after it had none: `(put time, resource)`. A later put
+//! of a resource that has an entry only stores its new put time in the
+//! resource: no lock, no allocation, no queue.
+//!
+//! An evictor takes the entry with the earliest put time. If the resource was
+//! put again since (its put time is newer than the entry's), the entry goes
+//! back with the new time and the evictor looks again; if the resource is not
+//! idle, the entry is dropped (QUEUED cleared, so its next put makes a new one).
+//! The first idle resource whose entry is up to date has the earliest latest
+//! put of all idle resources: it is the least recently used.
+//!
+//! New entries go through a lock-free queue; evictors move them into a binary
+//! heap, ordered by put time, under a mutex that only evictors (and the sweep
+//! of dead entries) take. No user code runs under it.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, PoisonError, Weak};
+
+use concurrent_queue::ConcurrentQueue;
+
+use crate::state::Evict;
+use crate::sync::{AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
+
+/// A resource as the idle set sees it, whatever its manager.
+pub(crate) trait Victim: Send + Sync {
+    /// Applies [`state::evict`](crate::state::evict), given the put time of
+    /// the entry the evictor holds.
+    fn evict(&self, entry_put_time: u64) -> Evict;
+    /// The resource's latest put time.
+    fn put_time(&self) -> u64;
+    /// Releases the item claimed by `evict`. Its charge then belongs to the
+    /// caller (or is freed, if `release` panics).
+    fn release_evicted(&self);
+}
+
+/// One resource's place in the idle set.
+struct Entry {
+    put_time: u64,
+    resource: Weak<dyn Victim>,
+}
+
+// `BinaryHeap` is a max-heap: the entry with the *earliest* put time is the
+// greatest.
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        other.put_time.cmp(&self.put_time)
+    }
+}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.put_time == other.put_time
+    }
+}
+impl Eq for Entry {}
+
+/// Dead entries (of dropped resources) are swept once they are at least this
+/// many and at least half of all entries: O(1) amortised per drop.
+const SWEEP_AT_LEAST: usize = 64;
+
+pub(crate) struct IdleSet {
+    /// Put times are taken from here, in increasing order.
+    clock: AtomicU64,
+    /// New entries, not yet in the heap.
+    incoming: ConcurrentQueue<Entry>,
+    /// Entries, earliest put time first.
+    heap: Mutex<BinaryHeap<Entry>>,
+    /// Entries in `incoming` and `heap`.
+    entries: AtomicUsize,
+    /// Entries whose resource was dropped, not yet swept.
+    dead: AtomicUsize,
+}
+
+impl IdleSet {
+    pub(crate) fn new() -> Self {
+        IdleSet {
+            clock: AtomicU64::new(0),
+            incoming: ConcurrentQueue::unbounded(),
+            heap: Mutex::new(BinaryHeap::new()),
+            entries: AtomicUsize::new(0),
+            dead: AtomicUsize::new(0),
+        }
+    }
+
+    /// The time of a put that is about to happen.
+    #[inline]
+    pub(crate) fn next_put_time(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds the entry of a resource whose put just set its QUEUED bit.
+    pub(crate) fn insert(&self, put_time: u64, resource: Weak<dyn Victim>) {
+        self.entries.fetch_add(1, Ordering::Relaxed);
+        let pushed = self.incoming.push(Entry { put_time, resource });
+        assert!(pushed.is_ok(), "the idle set's queue is never closed");
+    }
+
+    /// Finds the least recently put idle resource and claims it for eviction.
+    /// The caller then calls its `release_evicted`.
+    pub(crate) fn take_least_recently_used(&self) -> Option<Arc<dyn Victim>> {
+        // Handles to drop once the lock is released: dropping the last handle
+        // of a resource releases its item, which runs the manager's code.
+        let mut retired = Vec::new();
+        let victim = {
+            let mut heap = self.lock();
+            loop {
+                let Some(entry) = heap.pop() else { break None };
+                let Some(resource) = entry.resource.upgrade() else {
+                    self.entries.fetch_sub(1, Ordering::Relaxed);
+                    continue;
+                };
+                match resource.evict(entry.put_time) {
+                    Evict::Claimed => {
+                        self.entries.fetch_sub(1, Ordering::Relaxed);
+                        break Some(resource);
+                    }
+                    Evict::Stale => heap.push(Entry {
+                        put_time: resource.put_time(),
+                        resource: entry.resource,
+                    }),
+                    Evict::NotIdle => {
+                        self.entries.fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
+                retired.push(resource);
+            }
+        };
+        drop(retired);
+        victim
+    }
+
+    /// A resource that had an entry was dropped. Sweeps the dead entries when
+    /// they are many.
+    pub(crate) fn entry_died(&self) {
+        let dead = self.dead.fetch_add(1, Ordering::Relaxed) + 1;
+        if dead < SWEEP_AT_LEAST || dead * 2 < self.entries.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut heap = self.lock();
+        let before = heap.len();
+        heap.retain(|entry| entry.resource.strong_count() > 0);
+        self.entries
+            .fetch_sub(before - heap.len(), Ordering::Relaxed);
+        self.dead.store(0, Ordering::Relaxed);
+    }
+
+    /// Locks the heap and moves the new entries into it.
+    fn lock(&self) -> MutexGuard<'_, BinaryHeap<Entry>> {
+        // No user code runs under the lock, so a panic cannot leave the heap
+        // half-changed: poisoning can be ignored.
+        let mut heap = self.heap.lock().unwrap_or_else(PoisonError::into_inner);
+        heap.extend(core::iter::from_fn(|| self.incoming.pop().ok()));
+        heap
+    }
+}
