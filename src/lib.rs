@@ -90,8 +90,12 @@ mod manager;
 mod pool;
 mod resource;
 mod slot;
-#[allow(unreachable_pub)]
+#[cfg(not(any(loom, fuzzing)))]
+#[allow(unreachable_pub)] // its items are public for the loom and fuzz builds
 mod state;
+#[cfg(any(loom, fuzzing))]
+#[doc(hidden)]
+pub mod state;
 mod stats;
 mod sync;
 mod wait;
