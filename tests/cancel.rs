@@ -467,3 +467,38 @@ fn dropping_an_allocating_get_hands_the_hold_to_a_waiting_get() {
         assert_full_capacity(&pool, &tracker, &others);
     });
 }
+
+#[test]
+fn dropping_a_get_handed_the_hold_during_a_release_loses_nothing() {
+    bounded(TEST_LIMIT, || {
+        let (pool, tracker, others) = counting_pool(2, 2);
+        let gated = pool.create(Gated::new(9, &tracker));
+        let guard = get_now(&gated);
+        let (release_started, permit) = gated.manager().hold_next_release();
+        let poller = Poller::new();
+        let mut waiting = Box::pin(gated.get());
+        assert!(poller.poll(waiting.as_mut()).is_pending());
+
+        std::thread::scope(|scope| {
+            let releasing = scope.spawn(move || guard.release());
+            release_started.recv().unwrap();
+            // The release let go of the hold, to the waiting get: it now waits
+            // for that release to return before it may allocate.
+            assert!(poller.wakes() > 0, "letting go of the hold woke nobody");
+            assert!(poller.poll(waiting.as_mut()).is_pending());
+            drop(waiting);
+            let stats = pool.stats();
+            assert_eq!((stats.in_use, stats.releasing), (0, 1), "{stats:?}");
+            permit.send(()).unwrap();
+            assert_eq!(releasing.join().unwrap(), Ok(()));
+        });
+
+        assert!(!gated.is_allocated());
+        assert_quiescent(&pool, &tracker);
+        assert_eq!(tracker.live(), 0);
+        let again = get_now(&gated);
+        assert_eq!(again.serial, 1, "a new item after the release");
+        drop(again);
+        assert_full_capacity(&pool, &tracker, &others);
+    });
+}
