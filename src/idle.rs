@@ -64,6 +64,9 @@ impl PartialEq for Entry {
 }
 impl Eq for Entry {}
 
+/// The put time of a resource that was never put.
+pub(crate) const NEVER_PUT: u64 = u64::MAX;
+
 /// Dead entries (of dropped resources) are swept once they are at least this
 /// many and at least half of all entries: O(1) amortised per drop.
 const SWEEP_AT_LEAST: usize = 64;
@@ -92,9 +95,16 @@ impl IdleSet {
         }
     }
 
-    /// The time of a put that is about to happen.
+    /// The time of a put that is about to happen, given the resource's
+    /// previous put time (or [`NEVER_PUT`]). If no other put happened since
+    /// that one, the resource is still the most recently put and keeps its
+    /// time, without a write to the shared clock (a put that overlaps ours may
+    /// then be ordered before it, as linearizability allows).
     #[inline]
-    pub(crate) fn next_put_time(&self) -> u64 {
+    pub(crate) fn put_time(&self, previous: u64) -> u64 {
+        if previous != NEVER_PUT && self.clock.load(Ordering::Relaxed) == previous.wrapping_add(1) {
+            return previous;
+        }
         self.clock.fetch_add(1, Ordering::Relaxed)
     }
 

@@ -10,7 +10,7 @@ use event_listener::{Event, IntoNotification};
 
 use crate::error::Error;
 use crate::guard::Guard;
-use crate::idle::Victim;
+use crate::idle::{Victim, NEVER_PUT};
 use crate::manager::AllocateRelease;
 use crate::pool::{Pool, PoolInner};
 use crate::slot::Slot;
@@ -72,7 +72,7 @@ impl<M: AllocateRelease> Resource<M> {
         Resource {
             inner: Arc::new(Shared {
                 state: AtomicU64::new(Snapshot::NEW.0),
-                put_time: AtomicU64::new(0),
+                put_time: AtomicU64::new(NEVER_PUT),
                 pool,
                 hold_released: Event::new(),
                 release_done: Event::new(),
@@ -462,8 +462,11 @@ impl<M: AllocateRelease> Resource<M> {
         let pool = self.pool_inner();
         // Stored before the swap that makes the item idle, so that an evictor
         // that sees it idle sees this time too.
-        let put_time = pool.idle.next_put_time();
-        self.inner.put_time.store(put_time, Ordering::Relaxed);
+        let previous = self.inner.put_time.load(Ordering::Relaxed);
+        let put_time = pool.idle.put_time(previous);
+        if put_time != previous {
+            self.inner.put_time.store(put_time, Ordering::Relaxed);
+        }
         let (decision, old) = transition(&self.inner.state, |s| state::put(s, pool.has_waiters()));
         match decision {
             Put::Idle { push } => {
