@@ -292,6 +292,8 @@ where
         let executor = smol::Executor::new();
         let (stop, stopped) = smol::channel::unbounded::<()>();
         std::thread::scope(|scope| {
+            // Dropped on the way out, panic or not: the other threads stop.
+            let _stop_on_exit = stop;
             for _ in 0..2 {
                 scope.spawn(|| smol::block_on(executor.run(stopped.recv())));
             }
@@ -303,7 +305,6 @@ where
                 }
                 outputs
             }));
-            drop(stop);
             outputs
         })
     })
