@@ -23,6 +23,7 @@ use std::collections::BinaryHeap;
 use std::sync::{Arc, PoisonError, Weak};
 
 use concurrent_queue::ConcurrentQueue;
+use crossbeam_utils::CachePadded;
 
 use crate::state::Evict;
 use crate::sync::{AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
@@ -34,6 +35,8 @@ pub(crate) trait Victim: Send + Sync {
     fn evict(&self, entry_put_time: u64) -> Evict;
     /// The resource's latest put time.
     fn put_time(&self) -> u64;
+    /// Allocated and not held.
+    fn is_idle(&self) -> bool;
     /// Releases the item claimed by `evict`. Its charge then belongs to the
     /// caller (or is freed, if `release` panics).
     fn release_evicted(&self);
@@ -72,8 +75,9 @@ pub(crate) const NEVER_PUT: u64 = u64::MAX;
 const SWEEP_AT_LEAST: usize = 64;
 
 pub(crate) struct IdleSet {
-    /// Put times are taken from here, in increasing order.
-    clock: AtomicU64,
+    /// Put times are taken from here, in increasing order. On its own cache
+    /// line: puts on every core write it.
+    clock: CachePadded<AtomicU64>,
     /// New entries, not yet in the heap.
     incoming: ConcurrentQueue<Entry>,
     /// Entries, earliest put time first.
@@ -87,7 +91,7 @@ pub(crate) struct IdleSet {
 impl IdleSet {
     pub(crate) fn new() -> Self {
         IdleSet {
-            clock: AtomicU64::new(0),
+            clock: CachePadded::new(AtomicU64::new(0)),
             incoming: ConcurrentQueue::unbounded(),
             heap: Mutex::new(BinaryHeap::new()),
             entries: AtomicUsize::new(0),
@@ -162,6 +166,21 @@ impl IdleSet {
         self.entries
             .fetch_sub(before - heap.len(), Ordering::Relaxed);
         self.dead.store(0, Ordering::Relaxed);
+    }
+
+    /// How many resources are idle: every idle resource has an entry (a put
+    /// sets QUEUED before it adds the entry, so a put in flight may be missed).
+    pub(crate) fn count_idle(&self) -> usize {
+        // Dropped after unlocking, as in `take_least_recently_used`.
+        let resources: Vec<_> = self
+            .lock()
+            .iter()
+            .filter_map(|entry| entry.resource.upgrade())
+            .collect();
+        resources
+            .iter()
+            .filter(|resource| resource.is_idle())
+            .count()
     }
 
     /// Locks the heap and moves the new entries into it.

@@ -38,6 +38,7 @@ use core::future::Future;
 use core::pin::Pin;
 use std::sync::{Arc, Weak};
 
+use crossbeam_utils::CachePadded;
 use event_listener::{Event, IntoNotification};
 
 use crate::idle::{IdleSet, Victim};
@@ -110,7 +111,7 @@ impl Pool {
                 max,
                 used: AtomicUsize::new(0),
                 grants: AtomicUsize::new(0),
-                waiters: AtomicUsize::new(0),
+                waiters: CachePadded::new(AtomicUsize::new(0)),
                 capacity: Event::new(),
                 idle: IdleSet::new(),
                 counters: Counters::new(),
@@ -160,7 +161,8 @@ impl Pool {
     ///
     /// See [`Stats`] for an example and for how exact it is.
     pub fn stats(&self) -> Stats {
-        self.inner.counters.stats(self.inner.max)
+        let idle = self.inner.idle.count_idle();
+        self.inner.counters.stats(self.inner.max, idle)
     }
 }
 
@@ -179,8 +181,9 @@ pub(crate) struct PoolInner {
     used: AtomicUsize,
     /// Charges handed to waiting gets, not yet claimed.
     grants: AtomicUsize,
-    /// Gets registered as waiting for capacity.
-    waiters: AtomicUsize,
+    /// Gets registered as waiting for capacity. On its own cache line: every
+    /// put reads it, and allocations and releases must not invalidate it.
+    waiters: CachePadded<AtomicUsize>,
     /// Notified, one listener per notification, when capacity appears.
     capacity: Event,
     /// Allocated resources, for eviction in LRU order.

@@ -371,10 +371,7 @@ impl<M: AllocateRelease> Resource<M> {
             taken => taken,
         };
         match hold {
-            Hold::Taken { idle: true } => {
-                self.pool_inner().counters.held.add(1);
-                Ok(Guard::new(self))
-            }
+            Hold::Taken { idle: true } => Ok(Guard::new(self)),
             // The previous holder's item, still counted in use.
             Hold::HandedOver { allocated: true } => Ok(Guard::new(self)),
             _ => self.acquire_cold(cancel).await,
@@ -470,7 +467,6 @@ impl<M: AllocateRelease> Resource<M> {
         let (decision, old) = transition(&self.inner.state, |s| state::put(s, pool.has_waiters()));
         match decision {
             Put::Idle { push } => {
-                pool.counters.held.add(-1);
                 self.inner.wake_hold_waiter(old);
                 if push {
                     let entry: Weak<dyn Victim> = Arc::downgrade(&self.inner) as Weak<Shared<M>>;
@@ -512,7 +508,6 @@ impl<M: AllocateRelease> Shared<M> {
     /// After `state::release_held`: the hold is let go, the item is ours to release.
     fn release_from_holder(&self, old: Snapshot) -> Result<(), M::Error> {
         let counters = &self.pool.inner.counters;
-        counters.held.add(-1);
         decrement(&counters.allocated);
         increment(&counters.releasing);
         self.wake_hold_waiter(old);
@@ -585,6 +580,10 @@ impl<M: AllocateRelease> Victim for Shared<M> {
         self.put_time.load(Ordering::Relaxed)
     }
 
+    fn is_idle(&self) -> bool {
+        Snapshot(self.state.load(Ordering::Acquire)).is_idle()
+    }
+
     fn release_evicted(&self) {
         let counters = &self.pool.inner.counters;
         decrement(&counters.allocated);
@@ -629,7 +628,6 @@ impl<'a, M: AllocateRelease> Holding<'a, M> {
         let counters = &resource.pool_inner().counters;
         decrement(&counters.allocating);
         increment(&counters.allocated);
-        counters.held.add(1);
         Guard::new(resource)
     }
 }

@@ -1,15 +1,14 @@
 //! `Stats`, and the counters the pool keeps to report them exactly without a
 //! shared counter on the hot path.
 
-use crossbeam_utils::CachePadded;
-
-use crate::sync::{AtomicIsize, AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 
 /// A snapshot of a pool's occupancy, from [`Pool::stats`](crate::Pool::stats).
 ///
 /// Exact when no operation is in flight; while gets and puts run on other
 /// threads each field is a recent value, and the fields may come from slightly
-/// different instants.
+/// different instants. Taking it looks at every allocated resource (the hot
+/// paths keep no shared counter), so it costs time linear in their number.
 ///
 /// # Examples
 ///
@@ -49,65 +48,10 @@ pub struct Stats {
     pub releasing: usize,
 }
 
-/// How many stripes `held` has: enough for the cores of a large machine, so
-/// that gets and puts on different cores rarely share a cache line.
-#[cfg(not(loom))]
-const STRIPES: usize = 32;
-#[cfg(loom)]
-const STRIPES: usize = 2;
-
-/// A counter split into cache-line-sized stripes, one picked per thread.
-/// Adding touches one line that other cores rarely write; reading sums them.
-pub(crate) struct StripedCounter {
-    stripes: [CachePadded<AtomicIsize>; STRIPES],
-}
-
-impl StripedCounter {
-    fn new() -> Self {
-        Self {
-            stripes: core::array::from_fn(|_| CachePadded::new(AtomicIsize::new(0))),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn add(&self, delta: isize) {
-        self.stripes[stripe_index() % STRIPES].fetch_add(delta, Ordering::Relaxed);
-    }
-
-    fn sum(&self) -> usize {
-        let total: isize = self
-            .stripes
-            .iter()
-            .map(|stripe| stripe.load(Ordering::Relaxed))
-            .sum();
-        total.max(0) as usize
-    }
-}
-
-/// This thread's stripe: threads are numbered in the order they first count.
-#[inline]
-fn stripe_index() -> usize {
-    use std::cell::Cell;
-    use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
-
-    static NEXT: StdAtomicUsize = StdAtomicUsize::new(0);
-    thread_local! {
-        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    INDEX.with(|index| {
-        let mut value = index.get();
-        if value == usize::MAX {
-            value = NEXT.fetch_add(1, StdOrdering::Relaxed) % STRIPES;
-            index.set(value);
-        }
-        value
-    })
-}
-
-/// The counts behind [`Stats`]. Only `held` changes on the hot path.
+/// The counts behind [`Stats`], changed only when an item is allocated or
+/// released. The hot paths (a get of an idle item, a put) change none of them:
+/// the idle count is derived from the idle set when asked for.
 pub(crate) struct Counters {
-    /// Resources in use with an item (a `Guard` exists).
-    pub(crate) held: StripedCounter,
     /// Items in slots: idle or in use.
     pub(crate) allocated: AtomicUsize,
     /// `allocate` calls in progress.
@@ -119,20 +63,20 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn new() -> Self {
         Self {
-            held: StripedCounter::new(),
             allocated: AtomicUsize::new(0),
             allocating: AtomicUsize::new(0),
             releasing: AtomicUsize::new(0),
         }
     }
 
-    pub(crate) fn stats(&self, max: usize) -> Stats {
-        let held = self.held.sum();
+    /// The stats, given the number of idle items.
+    pub(crate) fn stats(&self, max: usize, idle: usize) -> Stats {
         let allocating = self.allocating.load(Ordering::Relaxed);
+        let allocated = self.allocated.load(Ordering::Relaxed);
         Stats {
             max,
-            in_use: held + allocating,
-            idle: self.allocated.load(Ordering::Relaxed).saturating_sub(held),
+            in_use: allocating + allocated.saturating_sub(idle),
+            idle,
             allocating,
             releasing: self.releasing.load(Ordering::Relaxed),
         }
