@@ -1,0 +1,356 @@
+//! Shared by the bench binaries: the managers, the one harness every system
+//! runs under, the machine's description, and the ratio summary printed at the
+//! end of a run.
+#![allow(dead_code)] // each bench binary uses a different part
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use resourcepool::AllocateRelease;
+
+/// The systems compared, by the name each has in criterion's report.
+pub const THIS_CRATE: &str = "resourcepool";
+pub const ASYNC_LOCK: &str = "async-lock";
+pub const TOKIO: &str = "tokio";
+pub const DEADPOOL: &str = "deadpool";
+pub const GO_PORT: &str = "go-port";
+
+/// A manager whose allocate and release do nothing: the pools' own cost only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Trivial;
+
+impl AllocateRelease for Trivial {
+    type Item = ();
+    type Error = Infallible;
+
+    async fn allocate(&self) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// A trivial manager that counts its allocations. Each resource has its own
+/// counter, so counting puts no shared line on the path being measured.
+#[derive(Debug, Clone, Default)]
+pub struct Counted {
+    pub allocations: Arc<AtomicUsize>,
+}
+
+impl AllocateRelease for Counted {
+    type Item = ();
+    type Error = Infallible;
+
+    async fn allocate(&self) -> Result<(), Infallible> {
+        self.allocations.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Something a task can get and put back: a resource of this crate or of the
+/// Go port, a semaphore's permit, or a deadpool object. The same task bodies
+/// drive every system through it, with the system's own get future (no
+/// wrapper around it), dropping its output to put.
+pub trait Get: Clone + Send + Sync + 'static {
+    /// What the get future yields (a guard, or a result holding one).
+    type Output<'a>: Send
+    where
+        Self: 'a;
+    /// The system's own get (acquire) future.
+    fn get(&self) -> impl Future<Output = Self::Output<'_>> + Send;
+    /// Whether the get succeeded (the benchmarks never expect an error).
+    fn succeeded(output: &Self::Output<'_>) -> bool;
+}
+
+impl<M: AllocateRelease> Get for resourcepool::Resource<M>
+where
+    M::Item: Sync,
+{
+    type Output<'a> = Result<resourcepool::Guard<'a, M>, resourcepool::Error<M::Error>>;
+    fn get(&self) -> impl Future<Output = Self::Output<'_>> + Send {
+        resourcepool::Resource::get(self)
+    }
+    fn succeeded(output: &Self::Output<'_>) -> bool {
+        output.is_ok()
+    }
+}
+
+impl<M: AllocateRelease> Get for crate::go_port::Resource<M>
+where
+    M::Item: Sync,
+{
+    type Output<'a> = Result<crate::go_port::Guard<'a, M>, M::Error>;
+    fn get(&self) -> impl Future<Output = Self::Output<'_>> + Send {
+        crate::go_port::Resource::get(self)
+    }
+    fn succeeded(output: &Self::Output<'_>) -> bool {
+        output.is_ok()
+    }
+}
+
+impl Get for Arc<async_lock::Semaphore> {
+    type Output<'a> = async_lock::SemaphoreGuard<'a>;
+    fn get(&self) -> impl Future<Output = Self::Output<'_>> + Send {
+        self.acquire()
+    }
+    fn succeeded(_: &Self::Output<'_>) -> bool {
+        true
+    }
+}
+
+impl Get for Arc<tokio::sync::Semaphore> {
+    type Output<'a> = Result<tokio::sync::SemaphorePermit<'a>, tokio::sync::AcquireError>;
+    fn get(&self) -> impl Future<Output = Self::Output<'_>> + Send {
+        self.acquire()
+    }
+    fn succeeded(output: &Self::Output<'_>) -> bool {
+        output.is_ok()
+    }
+}
+
+impl Get for deadpool::unmanaged::Pool<()> {
+    type Output<'a> = Result<deadpool::unmanaged::Object<()>, deadpool::unmanaged::PoolError>;
+    fn get(&self) -> impl Future<Output = Self::Output<'_>> + Send {
+        deadpool::unmanaged::Pool::get(self)
+    }
+    fn succeeded(output: &Self::Output<'_>) -> bool {
+        output.is_ok()
+    }
+}
+
+/// A deadpool pool of `size` objects.
+pub fn deadpool_of(size: usize) -> deadpool::unmanaged::Pool<()> {
+    let pool = deadpool::unmanaged::Pool::new(size);
+    for _ in 0..size {
+        pool.try_add(()).expect("room for the object");
+    }
+    pool
+}
+
+/// Polls `future` once with a no-op waker and returns its output: the S1
+/// harness for every system (an uncontended get never waits, so a real
+/// executor would add only its own cost).
+///
+/// # Panics
+///
+/// If the future is not ready at its first poll.
+#[inline(always)]
+pub fn ready<F: Future>(future: F) -> F::Output {
+    let mut context = Context::from_waker(Waker::noop());
+    match pin!(future).poll(&mut context) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("an uncontended get had to wait"),
+    }
+}
+
+/// How many cores the runtime uses: all of them.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The multi-threaded tokio runtime of S2..S5, one worker per core.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores())
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// Spawns `tasks` tasks made by `task` and waits for all of them: one
+/// iteration of a contention scenario. Returns its wall time.
+pub fn run_tasks<F, Fut>(runtime: &tokio::runtime::Runtime, tasks: usize, task: F) -> Duration
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    runtime.block_on(async {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..tasks).map(|index| tokio::spawn(task(index))).collect();
+        for handle in handles {
+            handle.await.expect("a benchmark task panicked");
+        }
+        start.elapsed()
+    })
+}
+
+/// CPU time used by this process so far, all threads (user + system), from
+/// `/proc/self/stat` (in ticks of 10 ms). Zero where that file is missing.
+pub fn cpu_time() -> Duration {
+    const TICKS_PER_SECOND: u64 = 100; // USER_HZ on Linux
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // The fields after the command name, which is in parentheses: state is
+    // the first, utime the 12th and stime the 13th.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&index| fields.get(index)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND)
+}
+
+/// CPU time and wall time of the runs of one benchmark, added up.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CpuUse {
+    cpu: Duration,
+    wall: Duration,
+}
+
+impl CpuUse {
+    /// Runs `body`, adding its CPU and wall time; returns what it returned.
+    pub fn measure<T>(&mut self, body: impl FnOnce() -> T) -> T {
+        let (cpu, wall) = (cpu_time(), Instant::now());
+        let value = body();
+        self.cpu += cpu_time().saturating_sub(cpu);
+        self.wall += wall.elapsed();
+        value
+    }
+
+    /// Cores busy on average (CPU time / wall time).
+    pub fn cores_busy(&self) -> f64 {
+        self.cpu.as_secs_f64() / self.wall.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+}
+
+/// "2 cores (nproc), AMD EPYC, 2026-11-26": what the summary was measured on.
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
+        .map_or("unknown CPU", |(_, model)| model.trim());
+    let date = std::process::Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .unwrap_or_default();
+    format!("{} cores (nproc), {model}, {}", cores(), date.trim())
+}
+
+/// The benchmarks that ran in this process, with the operations (gets, or
+/// acquires) one criterion iteration of each performs, and the notes (figures
+/// other than time) to print with the summary.
+#[derive(Default)]
+struct Registry {
+    ops_per_iteration: BTreeMap<(String, String), u64>,
+    notes: Vec<String>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    ops_per_iteration: BTreeMap::new(),
+    notes: Vec::new(),
+});
+
+/// Marks `group/id` as run in this process, one iteration being `ops`
+/// operations. Call it inside the bench routine: criterion skips the routine
+/// of a filtered-out benchmark.
+pub fn ran(group: &str, id: &str, ops: u64) {
+    REGISTRY
+        .lock()
+        .unwrap()
+        .ops_per_iteration
+        .insert((group.to_owned(), id.to_owned()), ops);
+}
+
+/// Whether `group/id` ran in this process.
+pub fn has_run(group: &str, id: &str) -> bool {
+    REGISTRY
+        .lock()
+        .unwrap()
+        .ops_per_iteration
+        .contains_key(&(group.to_owned(), id.to_owned()))
+}
+
+/// Prints a figure now and keeps it for the summary.
+pub fn note(line: String) {
+    println!("{line}");
+    REGISTRY.lock().unwrap().notes.push(line);
+}
+
+/// Where criterion writes its results (as criterion finds it when run by
+/// `cargo bench`).
+pub fn criterion_directory() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
+    target.join("criterion")
+}
+
+/// Criterion's estimate of the time per operation of `group/id`, in
+/// nanoseconds, if it ran in this process.
+pub fn ns_per_op(group: &str, id: &str) -> Option<f64> {
+    let ops = *REGISTRY
+        .lock()
+        .unwrap()
+        .ops_per_iteration
+        .get(&(group.to_owned(), id.to_owned()))?;
+    let path = criterion_directory()
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
+    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    // The estimate criterion prints: the slope of time over iterations where
+    // it sampled linearly, else the mean.
+    let ns_per_iteration = estimates["slope"]["point_estimate"]
+        .as_f64()
+        .or_else(|| estimates["mean"]["point_estimate"].as_f64())?;
+    Some(ns_per_iteration / ops as f64)
+}
+
+/// One line of the summary: how `subject` compares with `baseline`.
+pub struct Comparison<'a> {
+    pub scenario: &'a str,
+    /// (group, id) of this crate's benchmark.
+    pub subject: (&'a str, &'a str),
+    /// (group, id) of what it is compared with.
+    pub baseline: (&'a str, &'a str),
+    /// The least speedup (baseline time / subject time) the issue asks for.
+    pub target: Option<f64>,
+}
+
+/// Prints the figures and the speedups of this run as Markdown tables, for
+/// `benches/README.md`. Comparisons whose benchmarks did not run are skipped.
+pub fn print_summary(title: &str, comparisons: &[Comparison<'_>]) {
+    println!("\n## {title}: {}\n", machine());
+    println!("| scenario | this crate | compared with | ns/op this crate | ns/op other | speedup | target | met |");
+    println!("|---|---|---|---:|---:|---:|---:|---|");
+    for comparison in comparisons {
+        let (Some(subject), Some(baseline)) = (
+            ns_per_op(comparison.subject.0, comparison.subject.1),
+            ns_per_op(comparison.baseline.0, comparison.baseline.1),
+        ) else {
+            continue;
+        };
+        let speedup = baseline / subject;
+        let (target, met) = match comparison.target {
+            Some(target) => (
+                format!("≥ {target:.2}x"),
+                if speedup >= target { "yes" } else { "NO" },
+            ),
+            None => (String::from("-"), "-"),
+        };
+        println!(
+            "| {} | {} | {}/{} | {subject:.1} | {baseline:.1} | {speedup:.2}x | {target} | {met} |",
+            comparison.scenario, comparison.subject.1, comparison.baseline.0, comparison.baseline.1,
+        );
+    }
+    let notes = std::mem::take(&mut REGISTRY.lock().unwrap().notes);
+    if !notes.is_empty() {
+        println!();
+        for line in notes {
+            println!("- {line}");
+        }
+    }
+}

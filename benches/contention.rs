@@ -1,0 +1,554 @@
+//! S2..S5: many tasks on tokio's multi-threaded runtime, one worker per core.
+//!
+//! - S2, the Go tests' shapes: max 10, N resources (N in 9, 10, 11, 113), one
+//!   task per resource, 20,000 get+put cycles each. Peers: both semaphores
+//!   (10 permits), deadpool (10 objects), the Go port.
+//! - S3, eviction churn: max 10, 1,000 resources, one task per core, each
+//!   getting and putting resources in a fixed-seed pseudo-random order, so
+//!   most gets evict. Against the Go port; CPU use is reported.
+//! - S4, scale: S3 with 1,000,000 resources; heap bytes per resource reported.
+//! - S5, oversubscription: max 4 (4 permits, 4 objects), 64 tasks each on its
+//!   own resource, get / yield / put; wait percentiles and the spread of the
+//!   tasks' completion times reported.
+//!
+//! One criterion iteration is one whole run (spawn the tasks, join them all);
+//! criterion's throughput is in gets per second.
+
+mod common;
+mod go_port;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{
+    cores, deadpool_of, has_run, note, print_summary, ran, run_tasks, runtime, Comparison, Counted,
+    CpuUse, Get, Trivial, ASYNC_LOCK, DEADPOOL, GO_PORT, THIS_CRATE, TOKIO,
+};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use tokio::runtime::Runtime;
+
+const S2_GROUP: &str = "S2_go_shapes";
+const S2_MAX: usize = 10;
+const S2_RESOURCES: [usize; 4] = [9, 10, 11, 113];
+const S2_CYCLES: usize = 20_000;
+
+const S3_GROUP: &str = "S3_eviction_churn";
+const S4_GROUP: &str = "S4_scale";
+const CHURN_MAX: usize = 10;
+const S3_RESOURCES: usize = 1_000;
+const S4_RESOURCES: usize = 1_000_000;
+/// Gets per task per run in S3 and S4.
+const CHURN_CYCLES: usize = 20_000;
+const SEED: u64 = 0x5eed;
+
+const S5_GROUP: &str = "S5_oversubscribed";
+const S5_MAX: usize = 4;
+const S5_TASKS: usize = 64;
+/// Gets per task per run in S5.
+const S5_CYCLES: usize = 200;
+
+/// Counts the heap bytes and blocks allocated while `COUNTING` is set (only
+/// while S4 creates its resources, on one thread): one relaxed load otherwise.
+struct CountingAllocator;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static HEAP_BYTES: AtomicIsize = AtomicIsize::new(0);
+static HEAP_BLOCKS: AtomicIsize = AtomicIsize::new(0);
+
+fn count_heap(bytes: isize, blocks: isize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        HEAP_BYTES.fetch_add(bytes, Ordering::Relaxed);
+        HEAP_BLOCKS.fetch_add(blocks, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; counting only reads
+// the layouts.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_heap(layout.size() as isize, 1);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_heap(layout.size() as isize, 1);
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count_heap(-(layout.size() as isize), -1);
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_heap(new_size as isize - layout.size() as isize, 0);
+        // SAFETY: as for `dealloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Creates `count` resources with `create`, and returns them with the heap
+/// bytes and blocks per resource that creating them took (the `Vec` that
+/// holds the handles excluded).
+fn create_measured<R>(count: usize, mut create: impl FnMut() -> R) -> (Vec<R>, f64, f64) {
+    let mut resources = Vec::with_capacity(count);
+    let (bytes, blocks) = (
+        HEAP_BYTES.load(Ordering::Relaxed),
+        HEAP_BLOCKS.load(Ordering::Relaxed),
+    );
+    COUNTING.store(true, Ordering::Relaxed);
+    for _ in 0..count {
+        resources.push(create());
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    let per_resource = |now: &AtomicIsize, before: isize| {
+        (now.load(Ordering::Relaxed) - before) as f64 / count as f64
+    };
+    (
+        resources,
+        per_resource(&HEAP_BYTES, bytes),
+        per_resource(&HEAP_BLOCKS, blocks),
+    )
+}
+
+/// What the runs of one benchmark did, for the figures besides time.
+struct Runs {
+    /// Criterion iterations run (warm-up included).
+    count: u64,
+    cpu: CpuUse,
+}
+
+/// Benchmarks `tasks` tasks made by `task`, one criterion iteration being one
+/// run of them all, `ops` gets in all. Returns what the runs did, or `None` if
+/// a filter skipped it.
+#[allow(clippy::too_many_arguments)] // the scenario's whole shape, spelled out once
+fn bench_runs<F, Fut>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &Runtime,
+    group_name: &str,
+    id: BenchmarkId,
+    path: &str,
+    ops: u64,
+    tasks: usize,
+    task: F,
+) -> Option<Runs>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut runs = Runs {
+        count: 0,
+        cpu: CpuUse::default(),
+    };
+    group.throughput(Throughput::Elements(ops));
+    group.bench_function(id, |bencher| {
+        ran(group_name, path, ops);
+        bencher.iter_custom(|iterations| {
+            runs.count += iterations;
+            runs.cpu.measure(|| {
+                (0..iterations)
+                    .map(|_| run_tasks(runtime, tasks, &task))
+                    .sum()
+            })
+        });
+    });
+    has_run(group_name, path).then_some(runs)
+}
+
+/// `cycles` get+put cycles.
+async fn get_put<A: Get>(handle: A, cycles: usize) {
+    for _ in 0..cycles {
+        let output = handle.get().await;
+        assert!(A::succeeded(&output), "a get failed");
+        drop(output);
+    }
+}
+
+/// `cycles` get+put cycles of resources picked by a pseudo-random sequence.
+async fn churn<A: Get>(handles: Arc<Vec<A>>, seed: u64, cycles: usize) {
+    let mut random = fastrand::Rng::with_seed(seed);
+    for _ in 0..cycles {
+        let handle = &handles[random.usize(..handles.len())];
+        let output = handle.get().await;
+        assert!(A::succeeded(&output), "a get failed");
+        drop(output);
+    }
+}
+
+/// Per-get waits and per-task completion times of one S5 run.
+struct Timeline {
+    start: Instant,
+    waits: Mutex<Vec<Duration>>,
+    completions: Mutex<Vec<Duration>>,
+}
+
+/// `cycles` times: get, yield to the scheduler, put. Records its waits and
+/// completion in `timeline` if there is one.
+async fn get_yield_put<A: Get>(handle: A, cycles: usize, timeline: Option<Arc<Timeline>>) {
+    let mut waits = Vec::with_capacity(if timeline.is_some() { cycles } else { 0 });
+    for _ in 0..cycles {
+        let asked = timeline.as_ref().map(|_| Instant::now());
+        let guard = handle.get().await;
+        assert!(A::succeeded(&guard), "a get failed");
+        if let Some(asked) = asked {
+            waits.push(asked.elapsed());
+        }
+        tokio::task::yield_now().await;
+        drop(guard);
+    }
+    if let Some(timeline) = timeline {
+        timeline
+            .completions
+            .lock()
+            .unwrap()
+            .push(timeline.start.elapsed());
+        timeline.waits.lock().unwrap().extend(waits);
+    }
+}
+
+/// Notes the fraction of S2's gets that allocated (the managers count their
+/// allocations), and the CPU use.
+fn note_allocations(system: &str, resources: usize, managers: &[Counted], runs: &Runs) {
+    let allocations: usize = managers
+        .iter()
+        .map(|manager| manager.allocations.load(Ordering::Relaxed))
+        .sum();
+    let gets = runs.count * (resources * S2_CYCLES) as u64;
+    note(format!(
+        "S2 N={resources} {system}: {allocations} of {gets} gets allocated ({:.4}%); {:.2} cores busy",
+        allocations as f64 * 100.0 / gets as f64,
+        runs.cpu.cores_busy()
+    ));
+}
+
+/// S2 for one system and one N: task `index` gets and puts `handles[index]`.
+fn s2_system<A: Get>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &Runtime,
+    system: &str,
+    handles: Vec<A>,
+) -> Option<Runs> {
+    let resources = handles.len();
+    bench_runs(
+        group,
+        runtime,
+        S2_GROUP,
+        BenchmarkId::new(system, resources),
+        &format!("{system}/{resources}"),
+        (resources * S2_CYCLES) as u64,
+        resources,
+        |index| get_put(handles[index].clone(), S2_CYCLES),
+    )
+}
+
+fn s2(criterion: &mut Criterion, runtime: &Runtime) {
+    let mut group = criterion.benchmark_group(S2_GROUP);
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    for resources in S2_RESOURCES {
+        let managers: Vec<Counted> = (0..resources).map(|_| Counted::default()).collect();
+        let pool = resourcepool::Pool::new(S2_MAX);
+        let handles = managers.iter().map(|m| pool.create(m.clone())).collect();
+        if let Some(runs) = s2_system(&mut group, runtime, THIS_CRATE, handles) {
+            note_allocations(THIS_CRATE, resources, &managers, &runs);
+        }
+
+        let managers: Vec<Counted> = (0..resources).map(|_| Counted::default()).collect();
+        let pool = go_port::Pool::new(S2_MAX);
+        let handles = managers.iter().map(|m| pool.create(m.clone())).collect();
+        if let Some(runs) = s2_system(&mut group, runtime, GO_PORT, handles) {
+            note_allocations(GO_PORT, resources, &managers, &runs);
+        }
+
+        let semaphore = Arc::new(async_lock::Semaphore::new(S2_MAX));
+        s2_system(&mut group, runtime, ASYNC_LOCK, vec![semaphore; resources]);
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(S2_MAX));
+        s2_system(&mut group, runtime, TOKIO, vec![semaphore; resources]);
+        s2_system(
+            &mut group,
+            runtime,
+            DEADPOOL,
+            vec![deadpool_of(S2_MAX); resources],
+        );
+    }
+}
+
+/// S3 or S4 for one system: one task per core, each with its own seed.
+fn churn_system<A: Get>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &Runtime,
+    group_name: &str,
+    system: &str,
+    handles: Vec<A>,
+) {
+    let resources = handles.len();
+    let handles = Arc::new(handles);
+    let tasks = cores();
+    let runs = bench_runs(
+        group,
+        runtime,
+        group_name,
+        BenchmarkId::from_parameter(system),
+        system,
+        (tasks * CHURN_CYCLES) as u64,
+        tasks,
+        |index| churn(Arc::clone(&handles), SEED + index as u64, CHURN_CYCLES),
+    );
+    if let Some(runs) = runs {
+        note(format!(
+            "{group_name} {system} ({resources} resources, {tasks} tasks): {:.2} of {tasks} cores busy",
+            runs.cpu.cores_busy()
+        ));
+    }
+}
+
+fn churn_group<'c>(criterion: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = criterion.benchmark_group(name);
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    group
+}
+
+/// Notes the heap bytes per resource that creating `S4_RESOURCES` took.
+fn note_heap(system: &str, bytes: f64, blocks: f64, handle_size: usize) {
+    note(format!(
+        "S4 {system}: {bytes:.1} heap bytes in {blocks:.2} blocks per resource \
+         (trivial manager and item, both zero-sized), plus the {handle_size}-byte handle"
+    ));
+}
+
+fn s3_s4(criterion: &mut Criterion, runtime: &Runtime) {
+    let mut group = churn_group(criterion, S3_GROUP);
+    let pool = resourcepool::Pool::new(CHURN_MAX);
+    let handles = (0..S3_RESOURCES).map(|_| pool.create(Trivial)).collect();
+    churn_system(&mut group, runtime, S3_GROUP, THIS_CRATE, handles);
+    let pool = go_port::Pool::new(CHURN_MAX);
+    let handles = (0..S3_RESOURCES).map(|_| pool.create(Trivial)).collect();
+    churn_system(&mut group, runtime, S3_GROUP, GO_PORT, handles);
+    drop(group);
+
+    let mut group = churn_group(criterion, S4_GROUP);
+    let pool = resourcepool::Pool::new(CHURN_MAX);
+    let (handles, bytes, blocks) = create_measured(S4_RESOURCES, || pool.create(Trivial));
+    note_heap(
+        THIS_CRATE,
+        bytes,
+        blocks,
+        size_of::<resourcepool::Resource<Trivial>>(),
+    );
+    churn_system(&mut group, runtime, S4_GROUP, THIS_CRATE, handles);
+    let pool = go_port::Pool::new(CHURN_MAX);
+    let (handles, bytes, blocks) = create_measured(S4_RESOURCES, || pool.create(Trivial));
+    note_heap(
+        GO_PORT,
+        bytes,
+        blocks,
+        size_of::<go_port::Resource<Trivial>>(),
+    );
+    churn_system(&mut group, runtime, S4_GROUP, GO_PORT, handles);
+}
+
+/// The value at `fraction` of the sorted `values`.
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
+}
+
+/// S5 for one system: task `index` uses `handles[index]`. After criterion's
+/// runs, one more run records the waits and completions for the fairness
+/// figures.
+fn s5_system<A: Get>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &Runtime,
+    system: &str,
+    handles: Vec<A>,
+) {
+    let runs = bench_runs(
+        group,
+        runtime,
+        S5_GROUP,
+        BenchmarkId::from_parameter(system),
+        system,
+        (S5_TASKS * S5_CYCLES) as u64,
+        S5_TASKS,
+        |index| get_yield_put(handles[index].clone(), S5_CYCLES, None),
+    );
+    if runs.is_none() {
+        return;
+    }
+    let timeline = Arc::new(Timeline {
+        start: Instant::now(),
+        waits: Mutex::new(Vec::with_capacity(S5_TASKS * S5_CYCLES)),
+        completions: Mutex::new(Vec::with_capacity(S5_TASKS)),
+    });
+    run_tasks(runtime, S5_TASKS, |index| {
+        get_yield_put(
+            handles[index].clone(),
+            S5_CYCLES,
+            Some(Arc::clone(&timeline)),
+        )
+    });
+    let mut waits = std::mem::take(&mut *timeline.waits.lock().unwrap());
+    let mut completions = std::mem::take(&mut *timeline.completions.lock().unwrap());
+    waits.sort_unstable();
+    completions.sort_unstable();
+    let median = percentile(&completions, 0.5);
+    let spread = |completion: Duration| completion.as_secs_f64() / median.as_secs_f64();
+    let slowest = spread(completions[completions.len() - 1]);
+    note(format!(
+        "S5 {system}: wait per get p50 {:?}, p99 {:?}, max {:?}; task completion \
+         min {:.2}x, max {slowest:.2}x the median ({median:?}) -> fairness target (max <= 3x) {}",
+        percentile(&waits, 0.5),
+        percentile(&waits, 0.99),
+        waits[waits.len() - 1],
+        spread(completions[0]),
+        if slowest <= 3.0 { "met" } else { "NOT met" },
+    ));
+}
+
+fn s5(criterion: &mut Criterion, runtime: &Runtime) {
+    let mut group = criterion.benchmark_group(S5_GROUP);
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    let pool = resourcepool::Pool::new(S5_MAX);
+    let handles = (0..S5_TASKS).map(|_| pool.create(Trivial)).collect();
+    s5_system(&mut group, runtime, THIS_CRATE, handles);
+    let pool = go_port::Pool::new(S5_MAX);
+    let handles = (0..S5_TASKS).map(|_| pool.create(Trivial)).collect();
+    s5_system(&mut group, runtime, GO_PORT, handles);
+    let semaphore = Arc::new(async_lock::Semaphore::new(S5_MAX));
+    s5_system(&mut group, runtime, ASYNC_LOCK, vec![semaphore; S5_TASKS]);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(S5_MAX));
+    s5_system(&mut group, runtime, TOKIO, vec![semaphore; S5_TASKS]);
+    s5_system(
+        &mut group,
+        runtime,
+        DEADPOOL,
+        vec![deadpool_of(S5_MAX); S5_TASKS],
+    );
+}
+
+/// Runs `cycles` gets of one system in S3, S4 or S5's shape on one thread
+/// (a current-thread runtime), for callgrind: `contention --cycles SCENARIO
+/// CYCLES SYSTEM`. Only S3..S5 for this crate and the Go port.
+fn count_cycles(scenario: &str, cycles: usize, system: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
+    fn run<A: Get>(runtime: &Runtime, scenario: &str, cycles: usize, handles: Vec<A>) {
+        if scenario == "s5" {
+            run_tasks(runtime, S5_TASKS, |index| {
+                get_yield_put(handles[index].clone(), cycles / S5_TASKS, None)
+            });
+        } else {
+            let handles = Arc::new(handles);
+            run_tasks(runtime, 1, |_| churn(Arc::clone(&handles), SEED, cycles));
+        }
+    }
+    let (max, resources) = match scenario {
+        "s3" => (CHURN_MAX, S3_RESOURCES),
+        "s4" => (CHURN_MAX, S4_RESOURCES),
+        "s5" => (S5_MAX, S5_TASKS),
+        _ => panic!("SCENARIO is s3, s4 or s5"),
+    };
+    match system {
+        THIS_CRATE => {
+            let pool = resourcepool::Pool::new(max);
+            let handles = (0..resources).map(|_| pool.create(Trivial)).collect();
+            run(&runtime, scenario, cycles, handles);
+        }
+        GO_PORT => {
+            let pool = go_port::Pool::new(max);
+            let handles = (0..resources).map(|_| pool.create(Trivial)).collect();
+            run(&runtime, scenario, cycles, handles);
+        }
+        _ => panic!("SYSTEM is {THIS_CRATE} or {GO_PORT}"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, scenario, cycles, system] = &args[..] {
+        if flag == "--cycles" {
+            let cycles = cycles.parse().expect("--cycles SCENARIO CYCLES SYSTEM");
+            count_cycles(scenario, cycles, system);
+            return;
+        }
+    }
+    let runtime = runtime();
+    let mut criterion = Criterion::default().configure_from_args();
+    s2(&mut criterion, &runtime);
+    s3_s4(&mut criterion, &runtime);
+    s5(&mut criterion, &runtime);
+    criterion.final_summary();
+
+    let mut comparisons = Vec::new();
+    let s2_ids: Vec<[String; 5]> = S2_RESOURCES
+        .iter()
+        .map(|n| [THIS_CRATE, ASYNC_LOCK, TOKIO, DEADPOOL, GO_PORT].map(|s| format!("{s}/{n}")))
+        .collect();
+    let s2_names: Vec<String> = S2_RESOURCES.iter().map(|n| format!("S2 N={n}")).collect();
+    for (ids, scenario) in s2_ids.iter().zip(&s2_names) {
+        for (peer, target) in [(1, None), (2, None), (3, None), (4, Some(4.0))] {
+            comparisons.push(Comparison {
+                scenario,
+                subject: (S2_GROUP, &ids[0]),
+                baseline: (S2_GROUP, &ids[peer]),
+                target,
+            });
+        }
+    }
+    comparisons.extend([
+        Comparison {
+            scenario: "S3 churn, 1,000 resources",
+            subject: (S3_GROUP, THIS_CRATE),
+            baseline: (S3_GROUP, GO_PORT),
+            target: Some(3.0),
+        },
+        Comparison {
+            scenario: "S4 churn, 1,000,000 resources",
+            subject: (S4_GROUP, THIS_CRATE),
+            baseline: (S4_GROUP, GO_PORT),
+            target: None,
+        },
+        Comparison {
+            scenario: "S4 vs S3 (ops/s ratio)",
+            subject: (S4_GROUP, THIS_CRATE),
+            baseline: (S3_GROUP, THIS_CRATE),
+            target: Some(0.67),
+        },
+        Comparison {
+            scenario: "S4 vs S3 (ops/s ratio)",
+            subject: (S4_GROUP, GO_PORT),
+            baseline: (S3_GROUP, GO_PORT),
+            target: None,
+        },
+    ]);
+    for peer in [GO_PORT, ASYNC_LOCK, TOKIO, DEADPOOL] {
+        comparisons.push(Comparison {
+            scenario: "S5 oversubscribed",
+            subject: (S5_GROUP, THIS_CRATE),
+            baseline: (S5_GROUP, peer),
+            target: None,
+        });
+    }
+    print_summary(
+        "S2..S5 (speedup = other's time per get / this crate's)",
+        &comparisons,
+    );
+}
