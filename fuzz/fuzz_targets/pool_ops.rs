@@ -1,0 +1,1480 @@
+//! Operations on a small pool, driven on one thread by manual polling, against
+//! a sequential model of SPEC.md and of the crate's documented choices.
+//!
+//! Every get runs as a task: a boxed future that owns a clone of its resource
+//! handle, gets, and then holds the guard until it is told to put or release.
+//! Tasks are polled only when an operation says so, with a waker that records
+//! whether it was woken. The cancel signal of `get_or_cancel`, the gate of a
+//! pending `allocate` and the put/release command complete on command and wake
+//! nobody, so every wakeup a task sees comes from the crate.
+//!
+//! The model is sequential and exact: which waiter a notification reaches
+//! (event-listener's FIFO of listeners, a dropped notified listener passing its
+//! notification on), the hold handoff, the capacity grants of the fairness
+//! rule, and exact LRU eviction from the idle set are all modelled as `src/`
+//! documents them. After every operation the outcome, `stats()`,
+//! `is_allocated()`, which items were released, and which tasks were woken
+//! must equal the model's, and the SPEC invariants are checked on what the
+//! crate did: live items never exceed `max`, `release` runs once per item, one
+//! guard per resource, the least recently put idle resource is evicted, and no
+//! waiter sleeps while what it waits for is available. At the end every task
+//! and handle is dropped and nothing may be lost.
+#![no_main]
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+
+use arbitrary::{Arbitrary, Unstructured};
+use libfuzzer_sys::fuzz_target;
+use resourcepool::{AllocateRelease, Error, Pool, Resource, Stats};
+
+/// At most this many resources per run.
+const MAX_RESOURCES: usize = 4;
+/// At most this many gets in flight (or holding a guard) at once.
+const MAX_TASKS: usize = 6;
+/// At most this many operations per run.
+const MAX_OPS: usize = 96;
+
+// ----------------------------------------------------------------------------
+// The input.
+
+/// Which get a task runs.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+enum GetKind {
+    Get,
+    TryGet,
+    GetOrCancel,
+}
+
+/// What the next `allocate` of a resource does.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+enum AllocateMode {
+    Succeed,
+    Fail,
+    /// Stays pending until `CompleteAllocate`.
+    Pending,
+}
+
+/// One operation. Indices are taken modulo the number of resources or tasks;
+/// an operation that does not apply (no such task, a task in another phase)
+/// is skipped.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+enum Op {
+    Create,
+    CloneHandle(u8),
+    DropHandle(u8),
+    /// Starts a task on a resource and polls it once.
+    Start {
+        resource: u8,
+        kind: GetKind,
+    },
+    /// Polls a task once.
+    Poll(u8),
+    /// Completes the cancel future of a `get_or_cancel` task (without polling it).
+    Cancel(u8),
+    /// Drops a task's future: cancels a pending get, or puts a guard.
+    DropTask(u8),
+    /// Tells a task holding a guard to drop it, and polls it.
+    Put(u8),
+    /// Tells a task holding a guard to call `Guard::release`, and polls it.
+    Release(u8),
+    ScheduleRelease(u8),
+    NextAllocate {
+        resource: u8,
+        mode: AllocateMode,
+    },
+    /// Lets a pending `allocate` finish (without polling its task).
+    CompleteAllocate {
+        task: u8,
+        ok: bool,
+    },
+    FailNextRelease(u8),
+}
+
+#[derive(Debug)]
+struct Input {
+    max: usize,
+    ops: Vec<Op>,
+}
+
+impl<'a> Arbitrary<'a> for Input {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let max = usize::from(u.int_in_range(1u8..=3)?);
+        let mut ops = Vec::new();
+        for op in u.arbitrary_iter::<Op>()? {
+            ops.push(op?);
+            if ops.len() == MAX_OPS {
+                break;
+            }
+        }
+        Ok(Input { max, ops })
+    }
+}
+
+// ----------------------------------------------------------------------------
+// The manager: counts live items, checks them against `max`, and does what the
+// operations told it to.
+
+#[derive(Debug)]
+struct Failed;
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed on purpose")
+    }
+}
+
+impl std::error::Error for Failed {}
+
+/// An item: which resource, and which allocation of the run.
+#[derive(Debug)]
+struct Item {
+    key: usize,
+    serial: usize,
+}
+
+#[derive(Debug)]
+struct ControlState {
+    max: usize,
+    /// Items from the start of `allocate` to the end of `release`.
+    live: usize,
+    /// Per allocation serial: whether `release` was called for it.
+    released: Vec<bool>,
+    next_allocate: [AllocateMode; MAX_RESOURCES],
+    fail_next_release: [bool; MAX_RESOURCES],
+    /// The result a pending `allocate` was told to return.
+    gates: [Option<bool>; MAX_RESOURCES],
+}
+
+/// What all managers of one run share, and their pool (to check its stats
+/// from inside `allocate` and `release`).
+#[derive(Debug)]
+struct Control {
+    state: Mutex<ControlState>,
+    pool: Pool,
+}
+
+impl Control {
+    fn new(max: usize) -> Arc<Control> {
+        Arc::new(Control {
+            pool: Pool::new(max),
+            state: Mutex::new(ControlState {
+                max,
+                live: 0,
+                released: Vec::new(),
+                next_allocate: [AllocateMode::Succeed; MAX_RESOURCES],
+                fail_next_release: [false; MAX_RESOURCES],
+                gates: [None; MAX_RESOURCES],
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ControlState> {
+        self.state.lock().unwrap()
+    }
+}
+
+struct Manager {
+    key: usize,
+    control: Arc<Control>,
+}
+
+/// An `allocate` in progress: counts as live until it returns an item, fails,
+/// or is dropped.
+struct Allocation<'a> {
+    manager: &'a Manager,
+    finished: bool,
+}
+
+impl Allocation<'_> {
+    fn finish(mut self, ok: bool) -> Result<Item, Failed> {
+        self.finished = true;
+        let mut control = self.manager.control.lock();
+        if !ok {
+            control.live -= 1;
+            return Err(Failed);
+        }
+        control.released.push(false);
+        Ok(Item {
+            key: self.manager.key,
+            serial: control.released.len() - 1,
+        })
+    }
+}
+
+impl Drop for Allocation<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let mut control = self.manager.control.lock();
+            control.live -= 1;
+            control.gates[self.manager.key] = None;
+        }
+    }
+}
+
+/// Waits until `CompleteAllocate` opens the resource's gate. Wakes nobody:
+/// the harness polls.
+struct Gate<'a>(&'a Manager);
+
+impl Future for Gate<'_> {
+    type Output = bool;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<bool> {
+        match self.0.control.lock().gates[self.0.key].take() {
+            Some(ok) => Poll::Ready(ok),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl AllocateRelease for Manager {
+    type Item = Item;
+    type Error = Failed;
+
+    async fn allocate(&self) -> Result<Item, Failed> {
+        // SPEC: an item is counted in `allocating` while it is being allocated.
+        assert!(self.control.pool.stats().allocating >= 1);
+        let mode = {
+            let mut control = self.control.lock();
+            control.live += 1;
+            assert!(
+                control.live <= control.max,
+                "{} live items, max {}",
+                control.live,
+                control.max
+            );
+            std::mem::replace(&mut control.next_allocate[self.key], AllocateMode::Succeed)
+        };
+        let allocation = Allocation {
+            manager: self,
+            finished: false,
+        };
+        let ok = match mode {
+            AllocateMode::Succeed => true,
+            AllocateMode::Fail => false,
+            AllocateMode::Pending => Gate(self).await,
+        };
+        allocation.finish(ok)
+    }
+
+    fn release(&self, item: Item) -> Result<(), Failed> {
+        // SPEC: an item is counted in `releasing` while it is being released.
+        assert!(self.control.pool.stats().releasing >= 1);
+        let mut control = self.control.lock();
+        assert_eq!(item.key, self.key, "released another resource's item");
+        assert!(
+            !std::mem::replace(&mut control.released[item.serial], true),
+            "item {} released twice",
+            item.serial
+        );
+        control.live -= 1;
+        if std::mem::take(&mut control.fail_next_release[self.key]) {
+            Err(Failed)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+// Tasks, as the crate sees them.
+
+/// Which error a get failed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ErrorKind {
+    PutTimeout,
+    ResourceLimitExceeded,
+    Allocate,
+}
+
+/// What the guard holder was told to do.
+#[derive(Clone, Copy, Debug)]
+enum Command {
+    Put,
+    Release,
+}
+
+/// How the harness talks to one task.
+#[derive(Default)]
+struct TaskControl {
+    cancelled: Cell<bool>,
+    command: Cell<Option<Command>>,
+    /// The serial of the item the get returned, until the harness reads it.
+    got: Cell<Option<usize>>,
+}
+
+/// Completes once the harness cancels. Wakes nobody.
+struct CancelSignal(Rc<TaskControl>);
+
+impl Future for CancelSignal {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.0.cancelled.get() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Completes once the harness tells the holder what to do. Wakes nobody.
+struct CommandSignal(Rc<TaskControl>);
+
+impl Future for CommandSignal {
+    type Output = Command;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Command> {
+        match self.0.command.take() {
+            Some(command) => Poll::Ready(command),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// How a task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Failed(ErrorKind),
+    Put,
+    Released { ok: bool },
+}
+
+/// What one operation on a task showed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Observed {
+    Pending,
+    Got { serial: usize },
+    Ended(End),
+}
+
+/// Records whether the task was woken since its last poll.
+#[derive(Default)]
+struct WakeFlag(AtomicBool);
+
+impl Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+struct Task {
+    future: Pin<Box<dyn Future<Output = End>>>,
+    control: Rc<TaskControl>,
+    woken: Arc<WakeFlag>,
+    resource: usize,
+    /// The get returned a guard that the task still holds.
+    holding: bool,
+}
+
+fn spawn(
+    handle: Resource<Manager>,
+    kind: GetKind,
+    control: Rc<TaskControl>,
+) -> Pin<Box<dyn Future<Output = End>>> {
+    Box::pin(async move {
+        let result = match kind {
+            GetKind::Get => handle.get().await,
+            GetKind::TryGet => handle.try_get().await,
+            GetKind::GetOrCancel => handle.get_or_cancel(CancelSignal(control.clone())).await,
+        };
+        let guard = match result {
+            Ok(guard) => guard,
+            Err(Error::PutTimeout) => return End::Failed(ErrorKind::PutTimeout),
+            Err(Error::ResourceLimitExceeded) => {
+                return End::Failed(ErrorKind::ResourceLimitExceeded)
+            }
+            Err(Error::Allocate(Failed)) => return End::Failed(ErrorKind::Allocate),
+            Err(other) => panic!("an error SPEC.md does not name: {other:?}"),
+        };
+        assert_eq!(
+            guard.key,
+            guard.resource().manager().key,
+            "another resource's item"
+        );
+        control.got.set(Some(guard.serial));
+        match CommandSignal(control.clone()).await {
+            Command::Put => {
+                drop(guard);
+                End::Put
+            }
+            Command::Release => End::Released {
+                ok: guard.release().is_ok(),
+            },
+        }
+    })
+}
+
+/// The crate's side of a run.
+struct Actual {
+    pool: Pool,
+    control: Arc<Control>,
+    /// The harness's own handles, per resource.
+    handles: Vec<Vec<Resource<Manager>>>,
+    tasks: Vec<Task>,
+}
+
+impl Actual {
+    fn start(&mut self, resource: usize, kind: GetKind) -> Observed {
+        let control = Rc::new(TaskControl::default());
+        let handle = self.handles[resource][0].clone();
+        self.tasks.push(Task {
+            future: spawn(handle, kind, control.clone()),
+            control,
+            woken: Arc::default(),
+            resource,
+            holding: false,
+        });
+        self.poll(self.tasks.len() - 1)
+    }
+
+    fn poll(&mut self, index: usize) -> Observed {
+        let task = &mut self.tasks[index];
+        task.woken.0.store(false, Ordering::SeqCst);
+        let waker = Waker::from(task.woken.clone());
+        match task.future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(end) => {
+                drop(self.tasks.remove(index));
+                Observed::Ended(end)
+            }
+            Poll::Pending => match task.control.got.take() {
+                Some(serial) => {
+                    task.holding = true;
+                    Observed::Got { serial }
+                }
+                None => Observed::Pending,
+            },
+        }
+    }
+
+    fn command(&mut self, index: usize, command: Command) -> Observed {
+        self.tasks[index].control.command.set(Some(command));
+        self.poll(index)
+    }
+
+    fn was_woken(&self, index: usize) -> bool {
+        self.tasks[index].woken.0.load(Ordering::SeqCst)
+    }
+}
+
+// ----------------------------------------------------------------------------
+// The model.
+
+/// event-listener's list, as far as the crate uses it: listeners in the order
+/// they were created; `notify(1.additional())` notifies the first one not yet
+/// notified; a notified listener dropped before it was consumed passes its
+/// notification on.
+#[derive(Debug, Default)]
+struct Listeners {
+    /// (listener id, notified)
+    entries: Vec<(u64, bool)>,
+}
+
+impl Listeners {
+    fn listen(&mut self, next_id: &mut u64) -> u64 {
+        *next_id += 1;
+        self.entries.push((*next_id, false));
+        *next_id
+    }
+
+    fn notify_one(&mut self) {
+        if let Some(entry) = self.entries.iter_mut().find(|(_, notified)| !notified) {
+            entry.1 = true;
+        }
+    }
+
+    fn position(&self, id: u64) -> usize {
+        self.entries
+            .iter()
+            .position(|&(entry, _)| entry == id)
+            .expect("the model lost a listener")
+    }
+
+    fn is_notified(&self, id: u64) -> bool {
+        self.entries[self.position(id)].1
+    }
+
+    /// The listener is polled: if notified, it completes and leaves the list.
+    fn consume(&mut self, id: u64) -> bool {
+        let index = self.position(id);
+        let notified = self.entries[index].1;
+        if notified {
+            self.entries.remove(index);
+        }
+        notified
+    }
+
+    /// The listener is dropped.
+    fn drop_listener(&mut self, id: u64) {
+        let (_, notified) = self.entries.remove(self.position(id));
+        if notified {
+            self.notify_one();
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Unallocated,
+    Allocating,
+    Allocated { serial: usize },
+}
+
+#[derive(Debug)]
+struct ModelResource {
+    /// Handles the harness holds.
+    handles: usize,
+    /// Tasks, each holding a handle of its own.
+    tasks: usize,
+    /// Not yet dropped (some handle exists).
+    alive: bool,
+    /// A holder exists, or the hold is on its way to a hold waiter.
+    held: bool,
+    /// The holder let go while gets waited for the hold.
+    handoff: bool,
+    phase: Phase,
+    /// An entry for it is in the idle queue.
+    queued: bool,
+    /// Its latest put, on the pool's clock.
+    put_time: u64,
+    release_on_put: bool,
+    /// Gets counted as waiting for the hold.
+    hold_waiters: usize,
+    hold_listeners: Listeners,
+    next_allocate: AllocateMode,
+    fail_next_release: bool,
+}
+
+impl ModelResource {
+    fn new() -> Self {
+        ModelResource {
+            handles: 1,
+            tasks: 0,
+            alive: true,
+            held: false,
+            handoff: false,
+            phase: Phase::Unallocated,
+            queued: false,
+            put_time: 0,
+            release_on_put: false,
+            hold_waiters: 0,
+            hold_listeners: Listeners::default(),
+            next_allocate: AllocateMode::Succeed,
+            fail_next_release: false,
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Allocated { .. }) && !self.held
+    }
+
+    fn serial(&self) -> usize {
+        match self.phase {
+            Phase::Allocated { serial } => serial,
+            phase => panic!("the model expected an item, found {phase:?}"),
+        }
+    }
+
+    /// The holder lets go: to the hold waiters if any.
+    fn let_go(&mut self) {
+        if self.hold_waiters > 0 {
+            self.handoff = true;
+        } else {
+            self.held = false;
+        }
+    }
+}
+
+/// Where a task's get stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TaskState {
+    /// Counted among the hold waiters.
+    WaitHold { listener: u64 },
+    /// Holds the hold, counted among the capacity waiters. `woken`: notified
+    /// at least once, so it may claim a grant.
+    WaitCapacity { listener: u64, woken: bool },
+    /// Holds the hold and a charge, inside a pending `allocate`.
+    Allocating { gate: Option<bool> },
+    /// Holds a guard.
+    Holding { serial: usize },
+}
+
+#[derive(Debug)]
+struct ModelTask {
+    resource: usize,
+    kind: GetKind,
+    cancelled: bool,
+    state: TaskState,
+}
+
+/// Where a get went in one poll.
+enum Step {
+    Pending(TaskState),
+    Got(usize),
+    Failed(ErrorKind),
+}
+
+#[derive(Debug)]
+struct Model {
+    max: usize,
+    /// Charges taken, grants included.
+    used: usize,
+    /// Charges handed to capacity waiters, not yet claimed.
+    grants: usize,
+    /// Gets counted as waiting for capacity.
+    waiters: usize,
+    capacity_listeners: Listeners,
+    /// The idle queue: resource indices, least recently pushed first.
+    /// Put times are taken from here.
+    clock: u64,
+    /// The idle set: (put time of the entry, resource index), at most one
+    /// entry per resource.
+    idle_set: Vec<(u64, usize)>,
+    next_listener_id: u64,
+    /// Per allocation serial: whether it was released.
+    released: Vec<bool>,
+    resources: Vec<ModelResource>,
+    tasks: Vec<ModelTask>,
+}
+
+impl Model {
+    fn new(max: usize) -> Self {
+        Model {
+            max,
+            used: 0,
+            grants: 0,
+            waiters: 0,
+            capacity_listeners: Listeners::default(),
+            clock: 0,
+            idle_set: Vec::new(),
+            next_listener_id: 0,
+            released: Vec::new(),
+            resources: Vec::new(),
+            tasks: Vec::new(),
+        }
+    }
+
+    fn stats(&self) -> (usize, usize, usize, usize) {
+        let allocating = self
+            .tasks
+            .iter()
+            .filter(|task| matches!(task.state, TaskState::Allocating { .. }))
+            .count();
+        let allocated = |r: &&ModelResource| matches!(r.phase, Phase::Allocated { .. });
+        let in_use = self
+            .resources
+            .iter()
+            .filter(allocated)
+            .filter(|r| r.held)
+            .count();
+        let idle = self
+            .resources
+            .iter()
+            .filter(allocated)
+            .filter(|r| !r.held)
+            .count();
+        (in_use + allocating, idle, allocating, 0)
+    }
+
+    fn cancel_is_ready(&self, task: usize) -> bool {
+        match self.tasks[task].kind {
+            GetKind::Get => false,
+            GetKind::TryGet => true,
+            GetKind::GetOrCancel => self.tasks[task].cancelled,
+        }
+    }
+
+    fn release(&mut self, resource: usize, serial: usize) -> bool {
+        assert!(!std::mem::replace(&mut self.released[serial], true));
+        !std::mem::take(&mut self.resources[resource].fail_next_release)
+    }
+
+    // Capacity.
+
+    fn wake_a_waiter(&mut self) {
+        if self.waiters > 0 {
+            self.capacity_listeners.notify_one();
+        }
+    }
+
+    fn free_charge(&mut self) {
+        if self.waiters == 0 {
+            self.used -= 1;
+            self.wake_a_waiter();
+        } else {
+            self.grants += 1;
+            self.capacity_listeners.notify_one();
+        }
+    }
+
+    fn return_grants(&mut self) {
+        while self.grants > 0 {
+            self.grants -= 1;
+            self.used -= 1;
+            self.wake_a_waiter();
+        }
+    }
+
+    fn try_take_capacity(&mut self, may_claim_grant: bool) -> bool {
+        if may_claim_grant && self.grants > 0 {
+            self.grants -= 1;
+            return true;
+        }
+        if self.used < self.max {
+            self.used += 1;
+            return true;
+        }
+        self.evict_one()
+    }
+
+    /// Exact LRU: takes entries, earliest put time first, until an idle
+    /// resource whose entry is for its latest put is claimed. An entry of a
+    /// resource put again since goes back with the newer time; an entry of a
+    /// resource that is not idle is dropped.
+    fn evict_one(&mut self) -> bool {
+        let mut victim = None;
+        while let Some(earliest) = (0..self.idle_set.len()).min_by_key(|&i| self.idle_set[i].0) {
+            let (entry_time, index) = self.idle_set.swap_remove(earliest);
+            let resource = &mut self.resources[index];
+            if !resource.alive {
+                continue;
+            }
+            if !resource.is_idle() {
+                resource.queued = false;
+            } else if resource.put_time != entry_time {
+                self.idle_set.push((resource.put_time, index));
+            } else {
+                let latest_puts = self.resources.iter().filter(|r| r.alive && r.is_idle());
+                assert_eq!(
+                    latest_puts.map(|r| r.put_time).min(),
+                    Some(self.resources[index].put_time),
+                    "SPEC: the least recently put idle resource is evicted"
+                );
+                let resource = &mut self.resources[index];
+                resource.queued = false;
+                resource.release_on_put = false;
+                victim = Some(index);
+                break;
+            }
+        }
+        let Some(index) = victim else {
+            return false;
+        };
+        let serial = self.resources[index].serial();
+        // An evicted item's release error goes nowhere; its charge is ours.
+        self.release(index, serial);
+        self.resources[index].phase = Phase::Unallocated;
+        true
+    }
+
+    /// A capacity waiter leaves: its `Registration`, then its listener.
+    fn leave_capacity_wait(&mut self, listener: u64) {
+        self.waiters -= 1;
+        if self.waiters == 0 {
+            self.return_grants();
+        }
+        self.capacity_listeners.drop_listener(listener);
+    }
+
+    // The hold, put and release.
+
+    /// A holder without an item lets go (`Holding` dropped).
+    fn unhold(&mut self, index: usize, charged: bool) {
+        let resource = &mut self.resources[index];
+        if charged {
+            resource.phase = Phase::Unallocated;
+            resource.release_on_put = false;
+        }
+        let wake = resource.hold_waiters > 0;
+        resource.let_go();
+        if charged {
+            self.free_charge();
+        }
+        if wake {
+            self.resources[index].hold_listeners.notify_one();
+        }
+    }
+
+    /// The holder of an item lets go and releases it; returns `release`'s verdict.
+    fn release_held(&mut self, index: usize) -> bool {
+        let resource = &mut self.resources[index];
+        let serial = resource.serial();
+        resource.release_on_put = false;
+        resource.let_go();
+        if resource.hold_waiters > 0 {
+            resource.hold_listeners.notify_one();
+        }
+        let ok = self.release(index, serial);
+        self.resources[index].phase = Phase::Unallocated;
+        self.free_charge();
+        ok
+    }
+
+    /// A guard is dropped.
+    fn put(&mut self, index: usize) {
+        let hand_over = self.waiters > 0;
+        let resource = &mut self.resources[index];
+        resource.put_time = self.clock;
+        self.clock += 1;
+        if hand_over || resource.release_on_put {
+            self.release_held(index);
+        } else if resource.hold_waiters > 0 {
+            resource.handoff = true;
+            resource.hold_listeners.notify_one();
+        } else {
+            resource.held = false;
+            if !resource.queued {
+                resource.queued = true;
+                self.idle_set.push((resource.put_time, index));
+                self.wake_a_waiter();
+            }
+        }
+    }
+
+    /// A counted hold waiter gives up (`HoldWaiter` dropped).
+    fn leave_hold_waiters(&mut self, index: usize) {
+        let resource = &mut self.resources[index];
+        resource.hold_waiters -= 1;
+        if resource.hold_waiters == 0 && resource.handoff {
+            // It took the orphaned handoff: let it go as the holder would.
+            resource.handoff = false;
+            if matches!(resource.phase, Phase::Allocated { .. }) {
+                self.put(index);
+            } else {
+                self.unhold(index, false);
+            }
+        }
+    }
+
+    /// The last handle of a resource is gone.
+    fn drop_resource_if_unused(&mut self, index: usize) {
+        let resource = &mut self.resources[index];
+        if !resource.alive || resource.handles > 0 || resource.tasks > 0 {
+            return;
+        }
+        resource.alive = false;
+        if resource.is_idle() {
+            resource.release_on_put = false;
+            let serial = resource.serial();
+            self.release(index, serial);
+            self.resources[index].phase = Phase::Unallocated;
+            self.free_charge();
+        }
+    }
+
+    // The phases of a get.
+
+    fn start(&mut self, resource: usize, kind: GetKind) -> Observed {
+        self.resources[resource].tasks += 1;
+        self.tasks.push(ModelTask {
+            resource,
+            kind,
+            cancelled: false,
+            state: TaskState::Allocating { gate: None },
+        });
+        let task = self.tasks.len() - 1;
+        let step = if self.resources[resource].held {
+            let listener = self.resources[resource]
+                .hold_listeners
+                .listen(&mut self.next_listener_id);
+            self.resources[resource].hold_waiters += 1;
+            self.wait_for_hold(task, listener)
+        } else {
+            self.resources[resource].held = true;
+            self.with_hold(task)
+        };
+        self.settle(task, step)
+    }
+
+    /// Phase 1 is done: the item came with the hold, or phases 2 and 3 follow.
+    fn with_hold(&mut self, task: usize) -> Step {
+        match self.resources[self.tasks[task].resource].phase {
+            Phase::Allocated { serial } => Step::Got(serial),
+            _ => self.acquire_capacity(task),
+        }
+    }
+
+    fn wait_for_hold(&mut self, task: usize, mut listener: u64) -> Step {
+        let index = self.tasks[task].resource;
+        loop {
+            if self.resources[index].hold_listeners.consume(listener) {
+                let resource = &mut self.resources[index];
+                listener = resource.hold_listeners.listen(&mut self.next_listener_id);
+                assert!(resource.held, "hold waiters without a holder");
+                if resource.handoff {
+                    resource.handoff = false;
+                    resource.hold_waiters -= 1;
+                    resource.hold_listeners.drop_listener(listener);
+                    return self.with_hold(task);
+                }
+                continue;
+            }
+            if self.cancel_is_ready(task) {
+                self.leave_hold_waiters(index);
+                self.resources[index].hold_listeners.drop_listener(listener);
+                return Step::Failed(ErrorKind::PutTimeout);
+            }
+            return Step::Pending(TaskState::WaitHold { listener });
+        }
+    }
+
+    fn acquire_capacity(&mut self, task: usize) -> Step {
+        if self.try_take_capacity(false) {
+            return self.allocate(task);
+        }
+        let listener = self.capacity_listeners.listen(&mut self.next_listener_id);
+        self.waiters += 1;
+        self.wait_for_capacity(task, listener, false, true)
+    }
+
+    /// The loop of `acquire_capacity`: `try_first` starts at its top, else at
+    /// the wait for the listener.
+    fn wait_for_capacity(
+        &mut self,
+        task: usize,
+        mut listener: u64,
+        mut woken: bool,
+        try_first: bool,
+    ) -> Step {
+        if try_first && self.try_take_capacity(woken) {
+            self.leave_capacity_wait(listener);
+            return self.allocate(task);
+        }
+        loop {
+            if self.capacity_listeners.consume(listener) {
+                woken = true;
+                listener = self.capacity_listeners.listen(&mut self.next_listener_id);
+                if self.try_take_capacity(woken) {
+                    self.leave_capacity_wait(listener);
+                    return self.allocate(task);
+                }
+                continue;
+            }
+            if self.cancel_is_ready(task) {
+                self.leave_capacity_wait(listener);
+                self.unhold(self.tasks[task].resource, false);
+                return Step::Failed(ErrorKind::ResourceLimitExceeded);
+            }
+            return Step::Pending(TaskState::WaitCapacity { listener, woken });
+        }
+    }
+
+    fn allocate(&mut self, task: usize) -> Step {
+        let index = self.tasks[task].resource;
+        let resource = &mut self.resources[index];
+        resource.phase = Phase::Allocating;
+        match std::mem::replace(&mut resource.next_allocate, AllocateMode::Succeed) {
+            AllocateMode::Succeed => self.allocated(index, true),
+            AllocateMode::Fail => self.allocated(index, false),
+            AllocateMode::Pending => Step::Pending(TaskState::Allocating { gate: None }),
+        }
+    }
+
+    fn allocated(&mut self, index: usize, ok: bool) -> Step {
+        if !ok {
+            self.unhold(index, true);
+            return Step::Failed(ErrorKind::Allocate);
+        }
+        let serial = self.released.len();
+        self.released.push(false);
+        self.resources[index].phase = Phase::Allocated { serial };
+        Step::Got(serial)
+    }
+
+    fn settle(&mut self, task: usize, step: Step) -> Observed {
+        match step {
+            Step::Pending(state) => {
+                self.tasks[task].state = state;
+                Observed::Pending
+            }
+            Step::Got(serial) => {
+                self.tasks[task].state = TaskState::Holding { serial };
+                Observed::Got { serial }
+            }
+            Step::Failed(error) => {
+                self.end(task);
+                Observed::Ended(End::Failed(error))
+            }
+        }
+    }
+
+    /// The task's future is gone, and with it its handle.
+    fn end(&mut self, task: usize) {
+        let index = self.tasks.remove(task).resource;
+        self.resources[index].tasks -= 1;
+        self.drop_resource_if_unused(index);
+    }
+
+    // Operations on tasks.
+
+    fn poll(&mut self, task: usize) -> Observed {
+        let step = match self.tasks[task].state {
+            TaskState::WaitHold { listener } => self.wait_for_hold(task, listener),
+            TaskState::WaitCapacity { listener, woken } => {
+                self.wait_for_capacity(task, listener, woken, false)
+            }
+            TaskState::Allocating { gate: Some(ok) } => {
+                self.allocated(self.tasks[task].resource, ok)
+            }
+            TaskState::Allocating { gate: None } | TaskState::Holding { .. } => {
+                return Observed::Pending
+            }
+        };
+        self.settle(task, step)
+    }
+
+    fn put_task(&mut self, task: usize) -> Observed {
+        self.put(self.tasks[task].resource);
+        self.end(task);
+        Observed::Ended(End::Put)
+    }
+
+    fn release_task(&mut self, task: usize) -> Observed {
+        let ok = self.release_held(self.tasks[task].resource);
+        self.end(task);
+        Observed::Ended(End::Released { ok })
+    }
+
+    fn drop_task(&mut self, task: usize) {
+        let index = self.tasks[task].resource;
+        match self.tasks[task].state {
+            TaskState::WaitHold { listener } => {
+                self.leave_hold_waiters(index);
+                self.resources[index].hold_listeners.drop_listener(listener);
+            }
+            TaskState::WaitCapacity { listener, .. } => {
+                self.leave_capacity_wait(listener);
+                self.unhold(index, false);
+            }
+            TaskState::Allocating { .. } => self.unhold(index, true),
+            TaskState::Holding { .. } => self.put(index),
+        }
+        self.end(task);
+    }
+
+    fn schedule_release(&mut self, index: usize) -> bool {
+        let resource = &mut self.resources[index];
+        if resource.is_idle() {
+            resource.release_on_put = false;
+            let serial = resource.serial();
+            let ok = self.release(index, serial);
+            self.resources[index].phase = Phase::Unallocated;
+            self.free_charge();
+            ok
+        } else {
+            if resource.held && resource.phase != Phase::Unallocated {
+                resource.release_on_put = true;
+            }
+            true
+        }
+    }
+
+    /// Whether the task's wakeup must have come.
+    fn expects_wakeup(&self, task: usize) -> bool {
+        let task = &self.tasks[task];
+        match task.state {
+            TaskState::WaitHold { listener } => self.resources[task.resource]
+                .hold_listeners
+                .is_notified(listener),
+            TaskState::WaitCapacity { listener, .. } => {
+                self.capacity_listeners.is_notified(listener)
+            }
+            TaskState::Allocating { .. } | TaskState::Holding { .. } => false,
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+// The run.
+
+struct Run {
+    actual: Actual,
+    model: Model,
+    /// What happened so far, for the failure message.
+    log: Vec<String>,
+}
+
+impl Run {
+    fn new(max: usize) -> Self {
+        let control = Control::new(max);
+        Run {
+            actual: Actual {
+                pool: control.pool.clone(),
+                control,
+                handles: Vec::new(),
+                tasks: Vec::new(),
+            },
+            model: Model::new(max),
+            log: Vec::new(),
+        }
+    }
+
+    fn expect(&self, what: &str, actual: Observed, model: Observed) {
+        assert_eq!(
+            actual,
+            model,
+            "{what}: the crate and the model differ\n{}",
+            self.history()
+        );
+    }
+
+    fn history(&self) -> String {
+        format!(
+            "history:\n  {}\nmodel: {:#?}",
+            self.log.join("\n  "),
+            self.model
+        )
+    }
+
+    /// Applies one operation to both sides, if it applies.
+    fn apply(&mut self, op: Op) {
+        let resources = self.model.resources.len();
+        let tasks = self.model.tasks.len();
+        let resource = |i: u8| (resources > 0).then(|| usize::from(i) % resources);
+        let task = |i: u8| (tasks > 0).then(|| usize::from(i) % tasks);
+        match op {
+            Op::Create => {
+                if resources == MAX_RESOURCES {
+                    return;
+                }
+                let manager = Manager {
+                    key: resources,
+                    control: self.actual.control.clone(),
+                };
+                self.actual
+                    .handles
+                    .push(vec![self.actual.pool.create(manager)]);
+                self.model.resources.push(ModelResource::new());
+                self.log.push(format!("create r{resources}"));
+            }
+            Op::CloneHandle(i) => {
+                let Some(r) = resource(i).filter(|&r| self.model.resources[r].handles > 0) else {
+                    return;
+                };
+                let handle = self.actual.handles[r][0].clone();
+                self.actual.handles[r].push(handle);
+                self.model.resources[r].handles += 1;
+                self.log.push(format!("clone a handle of r{r}"));
+            }
+            Op::DropHandle(i) => {
+                let Some(r) = resource(i).filter(|&r| self.model.resources[r].handles > 0) else {
+                    return;
+                };
+                self.log.push(format!("drop a handle of r{r}"));
+                drop(self.actual.handles[r].pop());
+                self.model.resources[r].handles -= 1;
+                self.model.drop_resource_if_unused(r);
+            }
+            Op::Start { resource: i, kind } => {
+                let Some(r) = resource(i).filter(|&r| self.model.resources[r].handles > 0) else {
+                    return;
+                };
+                if tasks == MAX_TASKS {
+                    return;
+                }
+                self.log.push(format!("start t{tasks}: {kind:?} of r{r}"));
+                let was_idle = self.model.resources[r].is_idle();
+                let actual = self.actual.start(r, kind);
+                let model = self.model.start(r, kind);
+                self.log.push(format!("  -> {model:?}"));
+                self.expect("start", actual, model);
+                // SPEC: a get of an allocated idle resource succeeds at once.
+                if was_idle {
+                    assert!(
+                        matches!(actual, Observed::Got { .. }),
+                        "{actual:?}\n{}",
+                        self.history()
+                    );
+                }
+                // SPEC: try_get never waits in phases 1-2.
+                if kind == GetKind::TryGet && self.model.tasks.len() > tasks {
+                    let state = self.model.tasks[tasks].state;
+                    assert!(
+                        !matches!(
+                            state,
+                            TaskState::WaitHold { .. } | TaskState::WaitCapacity { .. }
+                        ),
+                        "try_get waits: {state:?}\n{}",
+                        self.history()
+                    );
+                }
+            }
+            Op::Poll(i) => {
+                let Some(t) = task(i) else { return };
+                self.log
+                    .push(format!("poll t{t} ({:?})", self.model.tasks[t].state));
+                let actual = self.actual.poll(t);
+                let model = self.model.poll(t);
+                self.log.push(format!("  -> {model:?}"));
+                self.expect("poll", actual, model);
+                // SPEC: once its cancel future is complete, a get_or_cancel fails
+                // rather than wait (it may still be inside `allocate`).
+                if self
+                    .model
+                    .tasks
+                    .get(t)
+                    .is_some_and(|task| task.cancelled && model == Observed::Pending)
+                {
+                    let state = self.model.tasks[t].state;
+                    assert!(
+                        !matches!(
+                            state,
+                            TaskState::WaitHold { .. } | TaskState::WaitCapacity { .. }
+                        ),
+                        "a cancelled get_or_cancel waits: {state:?}\n{}",
+                        self.history()
+                    );
+                }
+            }
+            Op::Cancel(i) => {
+                let Some(t) = task(i).filter(|&t| self.model.tasks[t].kind == GetKind::GetOrCancel)
+                else {
+                    return;
+                };
+                self.log.push(format!("cancel t{t}"));
+                self.actual.tasks[t].control.cancelled.set(true);
+                self.model.tasks[t].cancelled = true;
+            }
+            Op::DropTask(i) => {
+                let Some(t) = task(i) else { return };
+                self.log
+                    .push(format!("drop t{t} ({:?})", self.model.tasks[t].state));
+                drop(self.actual.tasks.remove(t));
+                self.model.drop_task(t);
+            }
+            Op::Put(i) | Op::Release(i) => {
+                let Some(t) = task(i)
+                    .filter(|&t| matches!(self.model.tasks[t].state, TaskState::Holding { .. }))
+                else {
+                    return;
+                };
+                let (actual, model) = if let Op::Put(_) = op {
+                    self.log.push(format!("put t{t}"));
+                    (self.actual.command(t, Command::Put), self.model.put_task(t))
+                } else {
+                    self.log.push(format!("release t{t}"));
+                    (
+                        self.actual.command(t, Command::Release),
+                        self.model.release_task(t),
+                    )
+                };
+                self.log.push(format!("  -> {model:?}"));
+                self.expect("put or release", actual, model);
+            }
+            Op::ScheduleRelease(i) => {
+                let Some(r) = resource(i).filter(|&r| self.model.resources[r].handles > 0) else {
+                    return;
+                };
+                self.log.push(format!("schedule_release r{r}"));
+                let actual = self.actual.handles[r][0].schedule_release().is_ok();
+                let model = self.model.schedule_release(r);
+                assert_eq!(
+                    actual,
+                    model,
+                    "schedule_release's result\n{}",
+                    self.history()
+                );
+            }
+            Op::NextAllocate { resource: i, mode } => {
+                let Some(r) = resource(i) else { return };
+                self.log.push(format!("next allocate of r{r}: {mode:?}"));
+                self.actual.control.lock().next_allocate[r] = mode;
+                self.model.resources[r].next_allocate = mode;
+            }
+            Op::CompleteAllocate { task: i, ok } => {
+                let Some(t) = task(i)
+                    .filter(|&t| self.model.tasks[t].state == TaskState::Allocating { gate: None })
+                else {
+                    return;
+                };
+                self.log
+                    .push(format!("complete the allocate of t{t}: ok={ok}"));
+                self.actual.control.lock().gates[self.actual.tasks[t].resource] = Some(ok);
+                self.model.tasks[t].state = TaskState::Allocating { gate: Some(ok) };
+            }
+            Op::FailNextRelease(i) => {
+                let Some(r) = resource(i) else { return };
+                self.log.push(format!("fail the next release of r{r}"));
+                self.actual.control.lock().fail_next_release[r] = true;
+                self.model.resources[r].fail_next_release = true;
+            }
+        }
+        self.check();
+    }
+
+    /// Compares everything observable with the model, and checks the SPEC
+    /// invariants on the crate.
+    fn check(&self) {
+        let stats: Stats = self.actual.pool.stats();
+        let observed = (stats.in_use, stats.idle, stats.allocating, stats.releasing);
+        assert_eq!(stats.max, self.model.max);
+        assert_eq!(
+            observed,
+            self.model.stats(),
+            "stats (in_use, idle, allocating, releasing)\n{}",
+            self.history()
+        );
+        let control = self.actual.control.lock();
+        assert_eq!(
+            control.released,
+            self.model.released,
+            "released items by serial\n{}",
+            self.history()
+        );
+        // Live items: in use (allocating included) and idle; none is mid-release between operations.
+        assert_eq!(
+            control.live,
+            stats.in_use + stats.idle,
+            "live items vs stats\n{}",
+            self.history()
+        );
+        assert!(control.live <= self.model.max);
+        drop(control);
+        for (r, handles) in self.actual.handles.iter().enumerate() {
+            if let Some(handle) = handles.first() {
+                let expected = matches!(self.model.resources[r].phase, Phase::Allocated { .. });
+                assert_eq!(
+                    handle.is_allocated(),
+                    expected,
+                    "r{r}.is_allocated()\n{}",
+                    self.history()
+                );
+            }
+        }
+        for t in 0..self.actual.tasks.len() {
+            assert_eq!(self.actual.tasks[t].resource, self.model.tasks[t].resource);
+            assert_eq!(
+                self.actual.was_woken(t),
+                self.model.expects_wakeup(t),
+                "t{t} woken ({:?})\n{}",
+                self.model.tasks[t].state,
+                self.history()
+            );
+        }
+        self.check_liveness(&stats);
+    }
+
+    /// SPEC: at most one guard per resource, and no waiter is left asleep
+    /// while what it waits for is available.
+    fn check_liveness(&self, stats: &Stats) {
+        let tasks = &self.actual.tasks;
+        let woken_waiter = |waits: &dyn Fn(&ModelTask) -> bool| {
+            (0..tasks.len()).any(|t| waits(&self.model.tasks[t]) && self.actual.was_woken(t))
+        };
+        let waits_for_capacity =
+            |task: &ModelTask| matches!(task.state, TaskState::WaitCapacity { .. });
+        if self.model.tasks.iter().any(waits_for_capacity) {
+            let charges_free = stats.in_use + stats.idle + stats.releasing < stats.max;
+            if charges_free || stats.idle > 0 {
+                assert!(
+                    woken_waiter(&waits_for_capacity),
+                    "capacity is available ({stats:?}) and no capacity waiter is woken\n{}",
+                    self.history()
+                );
+            }
+        }
+        for r in 0..self.model.resources.len() {
+            let holding = tasks
+                .iter()
+                .filter(|task| task.resource == r && task.holding)
+                .count();
+            assert!(holding <= 1, "{holding} guards of r{r}\n{}", self.history());
+            let waits_for_hold = |task: &ModelTask| {
+                task.resource == r && matches!(task.state, TaskState::WaitHold { .. })
+            };
+            let resource = &self.model.resources[r];
+            if self.model.tasks.iter().any(waits_for_hold) && (!resource.held || resource.handoff) {
+                assert!(
+                    woken_waiter(&waits_for_hold),
+                    "the hold of r{r} is free and no hold waiter is woken\n{}",
+                    self.history()
+                );
+            }
+        }
+    }
+
+    /// Drops every task, then every handle, checking as it goes; then nothing
+    /// may be left allocated, and all `max` charges must be free again.
+    fn finish(mut self) {
+        while !self.model.tasks.is_empty() {
+            self.apply(Op::DropTask(0));
+        }
+        for r in 0..self.model.resources.len() {
+            while self.model.resources[r].handles > 0 {
+                self.apply(Op::DropHandle(r as u8));
+            }
+        }
+        let stats = self.actual.pool.stats();
+        assert_eq!(
+            (stats.in_use, stats.idle, stats.allocating, stats.releasing),
+            (0, 0, 0, 0)
+        );
+        let control = self.actual.control.lock();
+        assert_eq!(control.live, 0, "items lost");
+        assert!(
+            control.released.iter().all(|&released| released),
+            "an item was never released"
+        );
+        drop(control);
+        // Every charge came back: `max` fresh resources can all be held at once.
+        {
+            let mut control = self.actual.control.lock();
+            control.next_allocate = [AllocateMode::Succeed; MAX_RESOURCES];
+            control.fail_next_release = [false; MAX_RESOURCES];
+        }
+        let max = self.model.max;
+        let fresh: Vec<_> = (0..=max)
+            .map(|key| {
+                self.actual.pool.create(Manager {
+                    key: key % MAX_RESOURCES,
+                    control: self.actual.control.clone(),
+                })
+            })
+            .collect();
+        let guards: Vec<_> = fresh[..max]
+            .iter()
+            .map(|resource| match poll_once(resource.try_get()) {
+                Some(Ok(guard)) => guard,
+                other => panic!("a charge was lost: {:?}", other.map(|result| result.err())),
+            })
+            .collect();
+        let over = poll_once(fresh[max].try_get());
+        assert!(
+            matches!(over, Some(Err(Error::ResourceLimitExceeded))),
+            "more than max charges"
+        );
+        drop(over);
+        drop(guards);
+        drop(fresh);
+        assert_eq!(
+            self.actual.control.lock().live,
+            0,
+            "the fresh items were not released"
+        );
+    }
+}
+
+/// Polls a future once with a waker that does nothing; `None` if pending.
+fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => None,
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let mut run = Run::new(input.max);
+    for op in input.ops {
+        run.apply(op);
+    }
+    run.finish();
+});
