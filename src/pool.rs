@@ -266,10 +266,16 @@ impl PoolInner {
             return self.return_charge();
         }
         self.grants.fetch_add(1, Ordering::SeqCst);
-        self.capacity.notify(1.additional());
+        let notified = self.capacity.notify(1.additional());
         fence(Ordering::SeqCst);
         if self.waiters.load(Ordering::SeqCst) == 0 {
             self.return_grants();
+        } else if notified == 0 && self.claim_grant() {
+            // Every waiter was already notified (or between two listeners),
+            // so no notification is on its way for this grant, and a get that
+            // starts waiting now may not claim it: make it a free charge,
+            // which any get takes.
+            self.return_charge();
         }
     }
 

@@ -34,7 +34,10 @@ fn a_hold_waiter_is_served_while_another_handle_loops_get_put() {
         drop(resource.get_blocking().unwrap());
         waiter_done.store(true, Ordering::SeqCst);
         let cycles = looping.join().unwrap();
-        assert!(cycles < BUSY_CYCLES, "the waiting get starved for {cycles} cycles");
+        assert!(
+            cycles < BUSY_CYCLES,
+            "the waiting get starved for {cycles} cycles"
+        );
         assert_eq!(tracker.allocations(), 1, "the hold passes the item along");
         assert_quiescent(&pool, &tracker);
     });
@@ -63,7 +66,10 @@ fn a_capacity_waiter_is_served_while_another_resource_loops_get_put() {
         drop(guard);
         waiter_done.store(true, Ordering::SeqCst);
         let cycles = looping.join().unwrap();
-        assert!(cycles < BUSY_CYCLES, "the waiting get starved for {cycles} cycles");
+        assert!(
+            cycles < BUSY_CYCLES,
+            "the waiting get starved for {cycles} cycles"
+        );
         assert_quiescent(&pool, &tracker);
     });
 }

@@ -482,9 +482,14 @@ impl Listeners {
         *next_id
     }
 
-    fn notify_one(&mut self) {
-        if let Some(entry) = self.entries.iter_mut().find(|(_, notified)| !notified) {
-            entry.1 = true;
+    /// Notifies the first listener not notified yet; false if there is none.
+    fn notify_one(&mut self) -> bool {
+        match self.entries.iter_mut().find(|(_, notified)| !notified) {
+            Some(entry) => {
+                entry.1 = true;
+                true
+            }
+            None => false,
         }
     }
 
@@ -708,7 +713,13 @@ impl Model {
             self.wake_a_waiter();
         } else {
             self.grants += 1;
-            self.capacity_listeners.notify_one();
+            if !self.capacity_listeners.notify_one() {
+                // No notification is on its way for this grant: it becomes a
+                // free charge.
+                self.grants -= 1;
+                self.used -= 1;
+                self.wake_a_waiter();
+            }
         }
     }
 
