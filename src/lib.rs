@@ -70,10 +70,13 @@
 //!
 //! # Fairness
 //!
-//! While gets wait for capacity, a put releases its item and hands its charge
-//! to the longest waiting get, instead of keeping the item for its own resource
-//! to reuse at once. No get starves while others make progress; the cost is an
-//! allocation per handover when the pool is oversubscribed.
+//! No get starves while others make progress. While gets wait for a
+//! resource's hold, a put hands the hold (and the item) to the longest waiting
+//! of them rather than let the next get to come along take it. While gets wait
+//! for the pool's capacity, a put releases its item and hands its charge to the
+//! longest waiting get, instead of keeping the item for its own resource to
+//! reuse at once. The cost: when the pool is oversubscribed, nearly every get
+//! allocates. Waiters are served in the order they started waiting.
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,

@@ -31,7 +31,8 @@
 //! grab again, and only a get that has already slept may claim a grant. Waiters
 //! are woken in the order they started listening, so no get starves while
 //! others make progress. If the last waiter leaves, unclaimed grants turn back
-//! into free charges.
+//! into free charges, and so does a grant whose notification found every
+//! waiter already notified (no notification is then on its way for it).
 
 use core::fmt;
 use core::future::Future;

@@ -372,7 +372,7 @@ impl<M: AllocateRelease> Resource<M> {
         };
         match hold {
             Hold::Taken { idle: true } => Ok(Guard::new(self)),
-            // The previous holder's item, still counted in use.
+            // The previous holder handed its item over with the hold.
             Hold::HandedOver { allocated: true } => Ok(Guard::new(self)),
             _ => self.acquire_cold(cancel).await,
         }
