@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    cores, deadpool_of, has_run, note, print_summary, ran, run_tasks, runtime, Comparison, Counted,
-    CpuUse, Get, Trivial, ASYNC_LOCK, DEADPOOL, GO_PORT, THIS_CRATE, TOKIO,
+    cores, deadpool_of, note, note_cores_free, print_summary, ran, run_tasks, runtime, Comparison,
+    Counted, CpuUse, Get, Trivial, ASYNC_LOCK, DEADPOOL, GO_PORT, THIS_CRATE, TOKIO,
 };
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
@@ -94,25 +94,21 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// Creates `count` resources with `create`, and returns them with the heap
-/// bytes and blocks per resource that creating them took (the `Vec` that
-/// holds the handles excluded).
-fn create_measured<R>(count: usize, mut create: impl FnMut() -> R) -> (Vec<R>, f64, f64) {
-    let mut resources = Vec::with_capacity(count);
+/// Heap bytes and blocks allocated, net, per resource while `body` ran (on
+/// this thread; other threads must not allocate meanwhile).
+fn heap_per_resource<T>(resources: usize, body: impl FnOnce() -> T) -> (T, f64, f64) {
     let (bytes, blocks) = (
         HEAP_BYTES.load(Ordering::Relaxed),
         HEAP_BLOCKS.load(Ordering::Relaxed),
     );
     COUNTING.store(true, Ordering::Relaxed);
-    for _ in 0..count {
-        resources.push(create());
-    }
+    let value = body();
     COUNTING.store(false, Ordering::Relaxed);
     let per_resource = |now: &AtomicIsize, before: isize| {
-        (now.load(Ordering::Relaxed) - before) as f64 / count as f64
+        (now.load(Ordering::Relaxed) - before) as f64 / resources as f64
     };
     (
-        resources,
+        value,
         per_resource(&HEAP_BYTES, bytes),
         per_resource(&HEAP_BLOCKS, blocks),
     )
@@ -125,41 +121,63 @@ struct Runs {
     cpu: CpuUse,
 }
 
-/// Benchmarks `tasks` tasks made by `task`, one criterion iteration being one
-/// run of them all, `ops` gets in all. Returns what the runs did, or `None` if
-/// a filter skipped it.
-#[allow(clippy::too_many_arguments)] // the scenario's whole shape, spelled out once
-fn bench_runs<F, Fut>(
+/// One benchmark of S2..S5: where criterion files it, and what one iteration
+/// (one run) does.
+struct Shape<'a> {
+    group: &'a str,
+    system: &'a str,
+    /// The N of S2.
+    parameter: Option<usize>,
+    /// Gets in one run.
+    gets: u64,
+    tasks: usize,
+}
+
+/// Benchmarks one shape: criterion times runs of `shape.tasks` tasks, task
+/// `index` made by `task(&state, index)`. `prepare` makes the state on the
+/// first call (so that a benchmark a filter skips builds nothing). Returns
+/// what the runs did and the state, or `None` if a filter skipped it.
+fn bench_runs<S, F, Fut>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtime: &Runtime,
-    group_name: &str,
-    id: BenchmarkId,
-    path: &str,
-    ops: u64,
-    tasks: usize,
+    shape: Shape<'_>,
+    prepare: impl FnOnce() -> S,
     task: F,
-) -> Option<Runs>
+) -> Option<(Runs, S)>
 where
-    F: Fn(usize) -> Fut,
+    F: Fn(&S, usize) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let (id, path) = match shape.parameter {
+        Some(n) => (
+            BenchmarkId::new(shape.system, n),
+            format!("{}/{n}", shape.system),
+        ),
+        None => (
+            BenchmarkId::from_parameter(shape.system),
+            shape.system.to_owned(),
+        ),
+    };
     let mut runs = Runs {
         count: 0,
         cpu: CpuUse::default(),
     };
-    group.throughput(Throughput::Elements(ops));
+    let mut prepare = Some(prepare);
+    let mut state = None;
+    group.throughput(Throughput::Elements(shape.gets));
     group.bench_function(id, |bencher| {
-        ran(group_name, path, ops);
+        ran(shape.group, &path, shape.gets);
+        let state = state.get_or_insert_with(|| prepare.take().expect("prepared once")());
         bencher.iter_custom(|iterations| {
             runs.count += iterations;
             runs.cpu.measure(|| {
                 (0..iterations)
-                    .map(|_| run_tasks(runtime, tasks, &task))
+                    .map(|_| run_tasks(runtime, shape.tasks, |index| task(state, index)))
                     .sum()
             })
         });
     });
-    has_run(group_name, path).then_some(runs)
+    Some((runs, state?))
 }
 
 /// `cycles` get+put cycles.
@@ -215,104 +233,59 @@ async fn get_yield_put<A: Get>(handle: A, cycles: usize, timeline: Option<Arc<Ti
 
 /// Notes the fraction of S2's gets that allocated (the managers count their
 /// allocations), and the CPU use.
-fn note_allocations(system: &str, resources: usize, managers: &[Counted], runs: &Runs) {
+fn note_allocations(system: &str, managers: &[Counted], runs: &Runs) {
+    let resources = managers.len();
     let allocations: usize = managers
         .iter()
         .map(|manager| manager.allocations.load(Ordering::Relaxed))
         .sum();
     let gets = runs.count * (resources * S2_CYCLES) as u64;
     note(format!(
-        "S2 N={resources} {system}: {allocations} of {gets} gets allocated ({:.4}%); {:.2} cores busy",
+        "S2 N={resources} {system}: {allocations} of {gets} gets allocated ({:.4}%); \
+         {:.2} cores busy",
         allocations as f64 * 100.0 / gets as f64,
         runs.cpu.cores_busy()
     ));
 }
 
-/// S2 for one system and one N: task `index` gets and puts `handles[index]`.
+/// S2 for one system and one N: task `index` gets and puts `handles[index]`
+/// of what `prepare` made (with the managers whose allocations it counts).
 fn s2_system<A: Get>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtime: &Runtime,
     system: &str,
-    handles: Vec<A>,
-) -> Option<Runs> {
-    let resources = handles.len();
-    bench_runs(
-        group,
-        runtime,
-        S2_GROUP,
-        BenchmarkId::new(system, resources),
-        &format!("{system}/{resources}"),
-        (resources * S2_CYCLES) as u64,
-        resources,
-        |index| get_put(handles[index].clone(), S2_CYCLES),
-    )
-}
-
-fn s2(criterion: &mut Criterion, runtime: &Runtime) {
-    let mut group = criterion.benchmark_group(S2_GROUP);
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1));
-    for resources in S2_RESOURCES {
-        let managers: Vec<Counted> = (0..resources).map(|_| Counted::default()).collect();
-        let pool = resourcepool::Pool::new(S2_MAX);
-        let handles = managers.iter().map(|m| pool.create(m.clone())).collect();
-        if let Some(runs) = s2_system(&mut group, runtime, THIS_CRATE, handles) {
-            note_allocations(THIS_CRATE, resources, &managers, &runs);
-        }
-
-        let managers: Vec<Counted> = (0..resources).map(|_| Counted::default()).collect();
-        let pool = go_port::Pool::new(S2_MAX);
-        let handles = managers.iter().map(|m| pool.create(m.clone())).collect();
-        if let Some(runs) = s2_system(&mut group, runtime, GO_PORT, handles) {
-            note_allocations(GO_PORT, resources, &managers, &runs);
-        }
-
-        let semaphore = Arc::new(async_lock::Semaphore::new(S2_MAX));
-        s2_system(&mut group, runtime, ASYNC_LOCK, vec![semaphore; resources]);
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(S2_MAX));
-        s2_system(&mut group, runtime, TOKIO, vec![semaphore; resources]);
-        s2_system(
-            &mut group,
-            runtime,
-            DEADPOOL,
-            vec![deadpool_of(S2_MAX); resources],
-        );
-    }
-}
-
-/// S3 or S4 for one system: one task per core, each with its own seed.
-fn churn_system<A: Get>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    runtime: &Runtime,
-    group_name: &str,
-    system: &str,
-    handles: Vec<A>,
+    resources: usize,
+    prepare: impl FnOnce() -> (Vec<A>, Vec<Counted>),
 ) {
-    let resources = handles.len();
-    let handles = Arc::new(handles);
-    let tasks = cores();
-    let runs = bench_runs(
-        group,
-        runtime,
-        group_name,
-        BenchmarkId::from_parameter(system),
+    let shape = Shape {
+        group: S2_GROUP,
         system,
-        (tasks * CHURN_CYCLES) as u64,
-        tasks,
-        |index| churn(Arc::clone(&handles), SEED + index as u64, CHURN_CYCLES),
-    );
-    if let Some(runs) = runs {
-        note(format!(
-            "{group_name} {system} ({resources} resources, {tasks} tasks): {:.2} of {tasks} cores busy",
-            runs.cpu.cores_busy()
-        ));
+        parameter: Some(resources),
+        gets: (resources * S2_CYCLES) as u64,
+        tasks: resources,
+    };
+    let benched = bench_runs(group, runtime, shape, prepare, |(handles, _), index| {
+        get_put(handles[index].clone(), S2_CYCLES)
+    });
+    if let Some((runs, (_, managers))) = benched {
+        if !managers.is_empty() {
+            note_allocations(system, &managers, &runs);
+        }
     }
 }
 
-fn churn_group<'c>(criterion: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+/// `resources` resources of this crate or the Go port, made by `create`
+/// with managers that count their allocations.
+fn counted<R>(resources: usize, create: impl Fn(Counted) -> R) -> (Vec<R>, Vec<Counted>) {
+    let managers: Vec<Counted> = (0..resources).map(|_| Counted::default()).collect();
+    let handles = managers.iter().map(|m| create(m.clone())).collect();
+    (handles, managers)
+}
+
+/// A group of S2..S5: flat sampling (every sample runs the same number of
+/// whole runs), 10 samples, short warm-up and measurement (criterion takes
+/// longer where 10 runs do not fit).
+fn group<'c>(criterion: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
     let mut group = criterion.benchmark_group(name);
     group
         .sampling_mode(SamplingMode::Flat)
@@ -322,43 +295,109 @@ fn churn_group<'c>(criterion: &'c mut Criterion, name: &str) -> BenchmarkGroup<'
     group
 }
 
-/// Notes the heap bytes per resource that creating `S4_RESOURCES` took.
-fn note_heap(system: &str, bytes: f64, blocks: f64, handle_size: usize) {
+fn s2(criterion: &mut Criterion, runtime: &Runtime) {
+    let mut group = group(criterion, S2_GROUP);
+    for n in S2_RESOURCES {
+        s2_system(&mut group, runtime, THIS_CRATE, n, || {
+            let pool = resourcepool::Pool::new(S2_MAX);
+            counted(n, |manager| pool.create(manager))
+        });
+        s2_system(&mut group, runtime, GO_PORT, n, || {
+            let pool = go_port::Pool::new(S2_MAX);
+            counted(n, |manager| pool.create(manager))
+        });
+        s2_system(&mut group, runtime, ASYNC_LOCK, n, || {
+            let semaphore = Arc::new(async_lock::Semaphore::new(S2_MAX));
+            (vec![semaphore; n], Vec::new())
+        });
+        s2_system(&mut group, runtime, TOKIO, n, || {
+            let semaphore = Arc::new(tokio::sync::Semaphore::new(S2_MAX));
+            (vec![semaphore; n], Vec::new())
+        });
+        s2_system(&mut group, runtime, DEADPOOL, n, || {
+            (vec![deadpool_of(S2_MAX); n], Vec::new())
+        });
+    }
+}
+
+/// S3 or S4 for one system: one task per core, each with its own seed, over
+/// the resources `prepare` makes.
+fn churn_system<A: Get>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &Runtime,
+    group_name: &str,
+    system: &str,
+    prepare: impl FnOnce() -> Vec<A>,
+) {
+    let tasks = cores();
+    let shape = Shape {
+        group: group_name,
+        system,
+        parameter: None,
+        gets: (tasks * CHURN_CYCLES) as u64,
+        tasks,
+    };
+    let prepare = || Arc::new(prepare());
+    let benched = bench_runs(group, runtime, shape, prepare, |handles, index| {
+        churn(Arc::clone(handles), SEED + index as u64, CHURN_CYCLES)
+    });
+    if let Some((runs, handles)) = benched {
+        note(format!(
+            "{group_name} {system} ({} resources, {tasks} tasks): {:.2} of {tasks} cores busy",
+            handles.len(),
+            runs.cpu.cores_busy()
+        ));
+    }
+}
+
+/// S4's resources: creates them, then gets and puts each once (so that each
+/// has allocated, been evicted and released), and notes the heap per
+/// resource after each step.
+fn s4_resources<A: Get>(system: &str, handle_size: usize, create: impl Fn() -> A) -> Vec<A> {
+    let mut handles = Vec::with_capacity(S4_RESOURCES);
+    let ((), created, blocks) = heap_per_resource(S4_RESOURCES, || {
+        handles.extend((0..S4_RESOURCES).map(|_| create()));
+    });
+    let ((), used, _) = heap_per_resource(S4_RESOURCES, || {
+        futures_lite::future::block_on(async {
+            for handle in &handles {
+                let output = handle.get().await;
+                assert!(A::succeeded(&output), "a get failed");
+            }
+        });
+    });
     note(format!(
-        "S4 {system}: {bytes:.1} heap bytes in {blocks:.2} blocks per resource \
-         (trivial manager and item, both zero-sized), plus the {handle_size}-byte handle"
+        "S4 {system}: {created:.1} heap bytes in {blocks:.2} blocks per resource when \
+         created, {:.1} after each was got and put once (trivial manager and item, both \
+         zero-sized), plus its {handle_size}-byte handle",
+        created + used
     ));
+    handles
 }
 
 fn s3_s4(criterion: &mut Criterion, runtime: &Runtime) {
-    let mut group = churn_group(criterion, S3_GROUP);
-    let pool = resourcepool::Pool::new(CHURN_MAX);
-    let handles = (0..S3_RESOURCES).map(|_| pool.create(Trivial)).collect();
-    churn_system(&mut group, runtime, S3_GROUP, THIS_CRATE, handles);
-    let pool = go_port::Pool::new(CHURN_MAX);
-    let handles = (0..S3_RESOURCES).map(|_| pool.create(Trivial)).collect();
-    churn_system(&mut group, runtime, S3_GROUP, GO_PORT, handles);
+    let mut group = group(criterion, S3_GROUP);
+    churn_system(&mut group, runtime, S3_GROUP, THIS_CRATE, || {
+        let pool = resourcepool::Pool::new(CHURN_MAX);
+        (0..S3_RESOURCES).map(|_| pool.create(Trivial)).collect()
+    });
+    churn_system(&mut group, runtime, S3_GROUP, GO_PORT, || {
+        let pool = go_port::Pool::new(CHURN_MAX);
+        (0..S3_RESOURCES).map(|_| pool.create(Trivial)).collect()
+    });
     drop(group);
 
-    let mut group = churn_group(criterion, S4_GROUP);
-    let pool = resourcepool::Pool::new(CHURN_MAX);
-    let (handles, bytes, blocks) = create_measured(S4_RESOURCES, || pool.create(Trivial));
-    note_heap(
-        THIS_CRATE,
-        bytes,
-        blocks,
-        size_of::<resourcepool::Resource<Trivial>>(),
-    );
-    churn_system(&mut group, runtime, S4_GROUP, THIS_CRATE, handles);
-    let pool = go_port::Pool::new(CHURN_MAX);
-    let (handles, bytes, blocks) = create_measured(S4_RESOURCES, || pool.create(Trivial));
-    note_heap(
-        GO_PORT,
-        bytes,
-        blocks,
-        size_of::<go_port::Resource<Trivial>>(),
-    );
-    churn_system(&mut group, runtime, S4_GROUP, GO_PORT, handles);
+    let mut group = self::group(criterion, S4_GROUP);
+    churn_system(&mut group, runtime, S4_GROUP, THIS_CRATE, || {
+        let pool = resourcepool::Pool::new(CHURN_MAX);
+        let handle_size = size_of::<resourcepool::Resource<Trivial>>();
+        s4_resources(THIS_CRATE, handle_size, || pool.create(Trivial))
+    });
+    churn_system(&mut group, runtime, S4_GROUP, GO_PORT, || {
+        let pool = go_port::Pool::new(CHURN_MAX);
+        let handle_size = size_of::<go_port::Resource<Trivial>>();
+        s4_resources(GO_PORT, handle_size, || pool.create(Trivial))
+    });
 }
 
 /// The value at `fraction` of the sorted `values`.
@@ -366,28 +405,26 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
 }
 
-/// S5 for one system: task `index` uses `handles[index]`. After criterion's
-/// runs, one more run records the waits and completions for the fairness
-/// figures.
+/// S5 for one system: task `index` uses `handles[index]` of what `prepare`
+/// makes. After criterion's runs, one more run records the waits and the
+/// completions for the fairness figures.
 fn s5_system<A: Get>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtime: &Runtime,
     system: &str,
-    handles: Vec<A>,
+    prepare: impl FnOnce() -> Vec<A>,
 ) {
-    let runs = bench_runs(
-        group,
-        runtime,
-        S5_GROUP,
-        BenchmarkId::from_parameter(system),
+    let shape = Shape {
+        group: S5_GROUP,
         system,
-        (S5_TASKS * S5_CYCLES) as u64,
-        S5_TASKS,
-        |index| get_yield_put(handles[index].clone(), S5_CYCLES, None),
-    );
-    if runs.is_none() {
-        return;
-    }
+        parameter: None,
+        gets: (S5_TASKS * S5_CYCLES) as u64,
+        tasks: S5_TASKS,
+    };
+    let benched = bench_runs(group, runtime, shape, prepare, |handles, index| {
+        get_yield_put(handles[index].clone(), S5_CYCLES, None)
+    });
+    let Some((_, handles)) = benched else { return };
     let timeline = Arc::new(Timeline {
         start: Instant::now(),
         waits: Mutex::new(Vec::with_capacity(S5_TASKS * S5_CYCLES)),
@@ -419,28 +456,26 @@ fn s5_system<A: Get>(
 }
 
 fn s5(criterion: &mut Criterion, runtime: &Runtime) {
-    let mut group = criterion.benchmark_group(S5_GROUP);
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1));
-    let pool = resourcepool::Pool::new(S5_MAX);
-    let handles = (0..S5_TASKS).map(|_| pool.create(Trivial)).collect();
-    s5_system(&mut group, runtime, THIS_CRATE, handles);
-    let pool = go_port::Pool::new(S5_MAX);
-    let handles = (0..S5_TASKS).map(|_| pool.create(Trivial)).collect();
-    s5_system(&mut group, runtime, GO_PORT, handles);
-    let semaphore = Arc::new(async_lock::Semaphore::new(S5_MAX));
-    s5_system(&mut group, runtime, ASYNC_LOCK, vec![semaphore; S5_TASKS]);
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(S5_MAX));
-    s5_system(&mut group, runtime, TOKIO, vec![semaphore; S5_TASKS]);
-    s5_system(
-        &mut group,
-        runtime,
-        DEADPOOL,
-        vec![deadpool_of(S5_MAX); S5_TASKS],
-    );
+    let mut group = group(criterion, S5_GROUP);
+    s5_system(&mut group, runtime, THIS_CRATE, || {
+        let pool = resourcepool::Pool::new(S5_MAX);
+        (0..S5_TASKS).map(|_| pool.create(Trivial)).collect()
+    });
+    s5_system(&mut group, runtime, GO_PORT, || {
+        let pool = go_port::Pool::new(S5_MAX);
+        (0..S5_TASKS).map(|_| pool.create(Trivial)).collect()
+    });
+    s5_system(&mut group, runtime, ASYNC_LOCK, || {
+        let semaphore = Arc::new(async_lock::Semaphore::new(S5_MAX));
+        vec![semaphore; S5_TASKS]
+    });
+    s5_system(&mut group, runtime, TOKIO, || {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(S5_MAX));
+        vec![semaphore; S5_TASKS]
+    });
+    s5_system(&mut group, runtime, DEADPOOL, || {
+        vec![deadpool_of(S5_MAX); S5_TASKS]
+    });
 }
 
 /// Runs `cycles` gets of one system in S3, S4 or S5's shape on one thread
@@ -490,6 +525,7 @@ fn main() {
             return;
         }
     }
+    note_cores_free("at the start");
     let runtime = runtime();
     let mut criterion = Criterion::default().configure_from_args();
     s2(&mut criterion, &runtime);

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    deadpool_of, print_summary, ran, ready, Comparison, Get, Trivial, ASYNC_LOCK, DEADPOOL,
-    GO_PORT, THIS_CRATE, TOKIO,
+    deadpool_of, note_cores_free, print_summary, ran, ready, Comparison, Get, Trivial, ASYNC_LOCK,
+    DEADPOOL, GO_PORT, THIS_CRATE, TOKIO,
 };
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
@@ -87,6 +87,7 @@ fn main() {
         }
     }
 
+    note_cores_free("at the start");
     // Short and small: the whole file runs in about 15 s on 2 cores.
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_millis(500))

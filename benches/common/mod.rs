@@ -219,6 +219,38 @@ impl CpuUse {
     }
 }
 
+/// How many cores this process actually gets now: the CPU time of one
+/// spinning thread per core over 300 ms, divided by the wall time. Less than
+/// `cores()` when other processes use the machine.
+pub fn cores_available() -> f64 {
+    let mut cpu_use = CpuUse::default();
+    cpu_use.measure(|| {
+        let spinners: Vec<_> = (0..cores())
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let start = Instant::now();
+                    while start.elapsed() < Duration::from_millis(300) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        for spinner in spinners {
+            spinner.join().expect("a spinning thread panicked");
+        }
+    });
+    cpu_use.cores_busy()
+}
+
+/// Notes how many cores were free for the benchmarks `when`.
+pub fn note_cores_free(when: &str) {
+    note(format!(
+        "{:.2} of {} cores were free for this process {when} (the rest is other processes' load)",
+        cores_available(),
+        cores()
+    ));
+}
+
 /// "2 cores (nproc), AMD EPYC, 2026-11-26": what the summary was measured on.
 pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -258,15 +290,6 @@ pub fn ran(group: &str, id: &str, ops: u64) {
         .unwrap()
         .ops_per_iteration
         .insert((group.to_owned(), id.to_owned()), ops);
-}
-
-/// Whether `group/id` ran in this process.
-pub fn has_run(group: &str, id: &str) -> bool {
-    REGISTRY
-        .lock()
-        .unwrap()
-        .ops_per_iteration
-        .contains_key(&(group.to_owned(), id.to_owned()))
 }
 
 /// Prints a figure now and keeps it for the summary.
@@ -324,6 +347,7 @@ pub struct Comparison<'a> {
 /// `benches/README.md`. Comparisons whose benchmarks did not run are skipped.
 pub fn print_summary(title: &str, comparisons: &[Comparison<'_>]) {
     println!("\n## {title}: {}\n", machine());
+    note_cores_free("at the end");
     println!("| scenario | this crate | compared with | ns/op this crate | ns/op other | speedup | target | met |");
     println!("|---|---|---|---:|---:|---:|---:|---|");
     for comparison in comparisons {
