@@ -362,16 +362,14 @@ fn get_races_guard_release_of_the_same_resource() {
 /// grants it the charge: the wakeup and the charge must pass on to B's get,
 /// which completes, whether it registered before or after C left.
 ///
-/// Ignored because it finds a bug in `src/pool.rs` and loom then aborts the
-/// whole test binary (a double panic while unwinding its deadlock report): a
-/// grant can be stranded. `free_charge` reads `waiters == 1` (C); C leaves and,
-/// as the last waiter, returns the grants (none yet); `free_charge` adds its
-/// grant and notifies nobody; B listens and registers; `free_charge`'s re-check
-/// sees `waiters == 1` and keeps the grant; B's re-check may not claim a grant
-/// (it has not slept), and it sleeps forever while the only charge sits in
-/// `grants`. Run it with `-- --ignored`.
+/// It found a bug: a grant could be stranded. `free_charge` read
+/// `waiters == 1` (C); C left and, as the last waiter, returned the grants
+/// (none yet); `free_charge` added its grant and notified nobody; B listened
+/// and registered; `free_charge`'s re-check saw `waiters == 1` and kept the
+/// grant; B (which had not slept) could not claim it and slept forever. Fixed
+/// in `free_charge`: a grant whose notification reached nobody becomes a free
+/// charge.
 #[test]
-#[ignore = "bug: free_charge strands a grant when the waiter leaves and another registers (deadlock)"]
 fn cancelled_get_passes_its_wakeup_on() {
     check(3, || {
         let (pool, resources, tracker) = pool_with(1, 3);
