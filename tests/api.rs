@@ -5,24 +5,16 @@
 
 mod common;
 
-use std::future::{ready, Future};
-use std::pin::{pin, Pin};
+use std::future::ready;
+use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 
-use common::{assert_quiescent, bounded, on_tokio, Counting, Item, Tracker, LIMIT};
+use common::{
+    assert_quiescent, bounded, counts, on_tokio, poll_by_hand, pool_of_max, Counting, Item,
+    Tracker, LIMIT,
+};
 use futures_lite::future::{block_on, yield_now};
-use resourcepool::{AllocateRelease, Error, Pool, Resource, Stats};
-
-/// Polls `future` once, with a waker that does nothing.
-fn poll_by_hand<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// `(in_use, idle, allocating, releasing)`.
-fn counts(stats: Stats) -> (usize, usize, usize, usize) {
-    (stats.in_use, stats.idle, stats.allocating, stats.releasing)
-}
+use resourcepool::{AllocateRelease, Error, Pool, Resource};
 
 fn assert_send<T: Send>(_: &T) {}
 
@@ -56,9 +48,7 @@ fn pool_new_with_zero_max_panics_with_a_clear_message() {
 
 #[test]
 fn futures_and_guards_are_send() {
-    let tracker = Tracker::new(1);
-    let pool = Pool::new(1);
-    let resource = pool.create(Counting::new(0, &tracker));
+    let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
     assert_send(&pool);
     assert_send(&resource);
     assert_send(&resource.get());
@@ -76,11 +66,7 @@ fn guards_are_held_across_await_on_tokio_multi_thread() {
     const TASKS: usize = 6;
     const CYCLES: usize = 20;
     let (pool, tracker, uses) = on_tokio(|| async {
-        let tracker = Tracker::new(2);
-        let pool = Pool::new(2);
-        let resources: Vec<_> = (0..2)
-            .map(|key| pool.create(Counting::new(key, &tracker)))
-            .collect();
+        let (pool, tracker, resources) = pool_of_max::<_, 2>(2, Counting::new);
         let tasks: Vec<_> = (0..TASKS)
             .map(|task| {
                 let resource = resources[task % resources.len()].clone();
@@ -164,9 +150,7 @@ fn managers_of_different_types_share_one_limit_and_evict_each_other() {
 #[test]
 fn get_blocking_waits_for_the_guard_by_blocking_the_thread() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         let mut guard = resource.get_blocking().unwrap();
         guard.uses = 5;
         let blocked = {

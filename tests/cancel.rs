@@ -10,54 +10,15 @@ mod common;
 
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
-use common::{assert_quiescent, bounded, Counting, Failed, Item, Tracker};
+use common::{assert_quiescent, bounded, pool_of_max, Counting, Gated, Poller, Tracker};
 use futures_lite::future::{block_on, poll_once};
 use resourcepool::{AllocateRelease, Guard, Pool, Resource};
 
 /// How long one test may take before it fails as a deadlock.
 const TEST_LIMIT: Duration = Duration::from_secs(20);
-
-/// Polls futures with a waker that counts how often it was woken.
-struct Poller {
-    wakes: Arc<WakeCount>,
-    waker: Waker,
-}
-
-#[derive(Default)]
-struct WakeCount(AtomicUsize);
-
-impl Wake for WakeCount {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Poller {
-    fn new() -> Poller {
-        let wakes = Arc::new(WakeCount::default());
-        Poller {
-            waker: Waker::from(wakes.clone()),
-            wakes,
-        }
-    }
-
-    fn poll<F: Future>(&self, future: Pin<&mut F>) -> Poll<F::Output> {
-        future.poll(&mut Context::from_waker(&self.waker))
-    }
-
-    /// How often the waker was woken so far.
-    fn wakes(&self) -> usize {
-        self.wakes.0.load(Ordering::SeqCst)
-    }
-}
 
 /// Gets `resource` with a get that must complete on its first poll.
 fn get_now<M: AllocateRelease>(resource: &Resource<M>) -> Guard<'_, M> {
@@ -87,98 +48,10 @@ fn assert_full_capacity(pool: &Pool, tracker: &Tracker, resources: &[Resource<Co
     assert_quiescent(pool, tracker);
 }
 
-/// A pool of `max` with `count` counting resources (keys `0..count`).
-fn counting_pool(max: usize, count: usize) -> (Pool, Arc<Tracker>, Vec<Resource<Counting>>) {
-    let tracker = Tracker::new(max);
-    let pool = Pool::new(max);
-    let resources = (0..count)
-        .map(|key| pool.create(Counting::new(key, &tracker)))
-        .collect();
-    (pool, tracker, resources)
-}
-
-/// Holds the next `release` of a `Gated` manager until the test lets it go.
-struct ReleaseGate {
-    /// Told when `release` has started.
-    started: mpsc::Sender<()>,
-    /// `release` returns once this receives (or its sender is gone).
-    permit: mpsc::Receiver<()>,
-}
-
-/// A `Counting` manager whose next `allocate` can be made to hang until its
-/// future is dropped, and whose next `release` can be held on a channel.
-struct Gated {
-    counting: Counting,
-    hang_next_allocate: AtomicBool,
-    /// Set when a hanging `allocate` future is dropped.
-    hanging_allocate_dropped: Arc<AtomicBool>,
-    release_gate: Mutex<Option<ReleaseGate>>,
-}
-
-impl Gated {
-    fn new(key: usize, tracker: &Arc<Tracker>) -> Gated {
-        Gated {
-            counting: Counting::new(key, tracker),
-            hang_next_allocate: AtomicBool::new(false),
-            hanging_allocate_dropped: Arc::new(AtomicBool::new(false)),
-            release_gate: Mutex::new(None),
-        }
-    }
-
-    /// The next `allocate` never completes (until its future is dropped).
-    fn hang_next_allocate(&self) {
-        self.hang_next_allocate.store(true, Ordering::SeqCst);
-    }
-
-    fn hanging_allocate_dropped(&self) -> bool {
-        self.hanging_allocate_dropped.load(Ordering::SeqCst)
-    }
-
-    /// The next `release` tells the first channel when it starts, and waits for
-    /// a message on the second.
-    fn hold_next_release(&self) -> (mpsc::Receiver<()>, mpsc::Sender<()>) {
-        let (started, started_rx) = mpsc::channel();
-        let (permit_tx, permit) = mpsc::channel();
-        *self.release_gate.lock().unwrap() = Some(ReleaseGate { started, permit });
-        (started_rx, permit_tx)
-    }
-}
-
-/// Sets its flag when dropped.
-struct SetOnDrop(Arc<AtomicBool>);
-
-impl Drop for SetOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-impl AllocateRelease for Gated {
-    type Item = Item;
-    type Error = Failed;
-
-    async fn allocate(&self) -> Result<Item, Failed> {
-        if self.hang_next_allocate.swap(false, Ordering::SeqCst) {
-            let _dropped = SetOnDrop(self.hanging_allocate_dropped.clone());
-            futures_lite::future::pending::<()>().await;
-        }
-        self.counting.allocate().await
-    }
-
-    fn release(&self, item: Item) -> Result<(), Failed> {
-        let gate = self.release_gate.lock().unwrap().take();
-        if let Some(gate) = gate {
-            let _ = gate.started.send(());
-            let _ = gate.permit.recv();
-        }
-        self.counting.release(item)
-    }
-}
-
 #[test]
 fn dropping_a_get_that_waits_for_the_hold_loses_nothing() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, resources) = counting_pool(2, 3);
+        let (pool, tracker, resources) = pool_of_max::<_, 3>(2, Counting::new);
         let resource = &resources[0];
         let guard = get_now(resource);
         {
@@ -202,7 +75,7 @@ fn dropping_a_get_that_waits_for_the_hold_loses_nothing() {
 #[test]
 fn dropping_a_get_that_waits_for_a_charge_loses_nothing() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, resources) = counting_pool(2, 3);
+        let (pool, tracker, resources) = pool_of_max::<_, 3>(2, Counting::new);
         let held: Vec<_> = resources[..2].iter().map(get_now).collect();
         {
             let waiting = pin!(resources[2].get());
@@ -228,14 +101,14 @@ fn dropping_a_get_that_waits_for_a_charge_loses_nothing() {
 #[test]
 fn dropping_a_get_that_waits_for_its_own_release_loses_nothing() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, others) = counting_pool(2, 2);
+        let (pool, tracker, others) = pool_of_max::<_, 2>(2, Counting::new);
         let gated = pool.create(Gated::new(9, &tracker));
         drop(get_now(&gated));
-        let (release_started, permit) = gated.manager().hold_next_release();
+        let gate = gated.manager().hold_next_release();
 
         std::thread::scope(|scope| {
             let releasing = scope.spawn(|| gated.schedule_release());
-            release_started.recv().unwrap();
+            gate.started.recv().unwrap();
             assert!(!gated.is_allocated());
             assert_eq!(pool.stats().releasing, 1);
             {
@@ -250,7 +123,7 @@ fn dropping_a_get_that_waits_for_its_own_release_loses_nothing() {
             let poller = Poller::new();
             let mut second = pin!(gated.get());
             assert!(poller.poll(second.as_mut()).is_pending());
-            permit.send(()).unwrap();
+            gate.proceed.send(()).unwrap();
             assert_eq!(releasing.join().unwrap(), Ok(()));
             assert!(poller.wakes() > 0, "the end of the release woke nobody");
             let Poll::Ready(Ok(guard)) = poller.poll(second.as_mut()) else {
@@ -269,7 +142,7 @@ fn dropping_a_get_that_waits_for_its_own_release_loses_nothing() {
 #[test]
 fn dropping_a_get_while_allocate_is_pending_loses_nothing() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, others) = counting_pool(2, 2);
+        let (pool, tracker, others) = pool_of_max::<_, 2>(2, Counting::new);
         let gated = pool.create(Gated::new(9, &tracker));
         gated.manager().hang_next_allocate();
         {
@@ -300,7 +173,7 @@ fn dropping_a_get_while_allocate_is_pending_loses_nothing() {
 #[test]
 fn dropping_an_allocating_get_hands_its_charge_to_a_waiting_get() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, others) = counting_pool(1, 1);
+        let (pool, tracker, others) = pool_of_max::<_, 1>(1, Counting::new);
         let gated = pool.create(Gated::new(9, &tracker));
         gated.manager().hang_next_allocate();
         let poller = Poller::new();
@@ -354,7 +227,7 @@ fn assert_wakeup_passes_on<F: Future>(
 #[test]
 fn a_hold_wakeup_for_a_dropped_get_passes_to_another_waiter() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, resources) = counting_pool(1, 1);
+        let (pool, tracker, resources) = pool_of_max::<_, 1>(1, Counting::new);
         let resource = &resources[0];
         let guard = get_now(resource);
         let waiters = (0..2)
@@ -372,7 +245,7 @@ fn a_hold_wakeup_for_a_dropped_get_passes_to_another_waiter() {
 #[test]
 fn a_capacity_wakeup_for_a_dropped_get_passes_to_another_waiter() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, resources) = counting_pool(1, 3);
+        let (pool, tracker, resources) = pool_of_max::<_, 3>(1, Counting::new);
         let guard = get_now(&resources[0]);
         let waiters = resources[1..]
             .iter()
@@ -389,7 +262,7 @@ fn a_capacity_wakeup_for_a_dropped_get_passes_to_another_waiter() {
 #[test]
 fn a_charge_handed_to_a_dropped_get_returns_to_the_pool() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, resources) = counting_pool(1, 2);
+        let (pool, tracker, resources) = pool_of_max::<_, 2>(1, Counting::new);
         let guard = get_now(&resources[0]);
         let poller = Poller::new();
         {
@@ -410,7 +283,7 @@ fn a_charge_handed_to_a_dropped_get_returns_to_the_pool() {
 /// hold to that get; the get is dropped before it runs again. The hold must be
 /// let go, and the resource usable.
 fn assert_orphaned_handoff_is_let_go(let_go: impl FnOnce(Guard<'_, Counting>), reused: bool) {
-    let (pool, tracker, resources) = counting_pool(2, 2);
+    let (pool, tracker, resources) = pool_of_max::<_, 2>(2, Counting::new);
     let resource = &resources[0];
     let guard = get_now(resource);
     let poller = Poller::new();
@@ -446,7 +319,7 @@ fn a_hold_released_to_a_dropped_get_is_let_go() {
 #[test]
 fn dropping_an_allocating_get_hands_the_hold_to_a_waiting_get() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, others) = counting_pool(1, 1);
+        let (pool, tracker, others) = pool_of_max::<_, 1>(1, Counting::new);
         let gated = pool.create(Gated::new(9, &tracker));
         gated.manager().hang_next_allocate();
         let poller = Poller::new();
@@ -471,17 +344,17 @@ fn dropping_an_allocating_get_hands_the_hold_to_a_waiting_get() {
 #[test]
 fn dropping_a_get_handed_the_hold_during_a_release_loses_nothing() {
     bounded(TEST_LIMIT, || {
-        let (pool, tracker, others) = counting_pool(2, 2);
+        let (pool, tracker, others) = pool_of_max::<_, 2>(2, Counting::new);
         let gated = pool.create(Gated::new(9, &tracker));
         let guard = get_now(&gated);
-        let (release_started, permit) = gated.manager().hold_next_release();
+        let gate = gated.manager().hold_next_release();
         let poller = Poller::new();
         let mut waiting = Box::pin(gated.get());
         assert!(poller.poll(waiting.as_mut()).is_pending());
 
         std::thread::scope(|scope| {
             let releasing = scope.spawn(move || guard.release());
-            release_started.recv().unwrap();
+            gate.started.recv().unwrap();
             // The release let go of the hold, to the waiting get: it now waits
             // for that release to return before it may allocate.
             assert!(poller.wakes() > 0, "letting go of the hold woke nobody");
@@ -489,7 +362,7 @@ fn dropping_a_get_handed_the_hold_during_a_release_loses_nothing() {
             drop(waiting);
             let stats = pool.stats();
             assert_eq!((stats.in_use, stats.releasing), (0, 1), "{stats:?}");
-            permit.send(()).unwrap();
+            gate.proceed.send(()).unwrap();
             assert_eq!(releasing.join().unwrap(), Ok(()));
         });
 

@@ -4,31 +4,18 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 
-use common::{assert_quiescent, bounded, on_tokio, Counting, Tracker, LIMIT};
+use common::{
+    assert_quiescent, bounded, counts, on_tokio, poll_by_hand, pool_of_max, Counting, LIMIT,
+};
 use futures_lite::future::block_on;
-use resourcepool::{Pool, Stats};
-
-/// Polls `future` once, with a waker that does nothing.
-fn poll_by_hand<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// `(in_use, idle, allocating, releasing)`.
-fn counts(stats: Stats) -> (usize, usize, usize, usize) {
-    (stats.in_use, stats.idle, stats.allocating, stats.releasing)
-}
 
 #[test]
 fn an_idle_allocated_resource_is_taken_at_once_without_allocating() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         drop(block_on(resource.get()).unwrap());
         assert_eq!(counts(pool.stats()), (0, 1, 0, 0));
         let guard = block_on(resource.get()).unwrap();
@@ -43,10 +30,7 @@ fn an_idle_allocated_resource_is_taken_at_once_without_allocating() {
 #[test]
 fn a_free_charge_is_used_before_evicting_an_idle_resource() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(2);
-        let pool = Pool::new(2);
-        let first = pool.create(Counting::new(0, &tracker));
-        let second = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [first, second]) = pool_of_max(2, Counting::new);
         drop(block_on(first.get()).unwrap());
         drop(block_on(second.get()).unwrap());
         assert!(first.is_allocated() && second.is_allocated());
@@ -59,12 +43,10 @@ fn a_free_charge_is_used_before_evicting_an_idle_resource() {
 #[test]
 fn with_no_free_charge_the_least_recently_used_idle_resource_is_evicted_and_its_charge_passes() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(2);
         let released = Arc::new(Mutex::new(Vec::new()));
-        let pool = Pool::new(2);
-        let first = pool.create(Counting::new(0, &tracker).logging(&released));
-        let second = pool.create(Counting::new(1, &tracker).logging(&released));
-        let third = pool.create(Counting::new(2, &tracker).logging(&released));
+        let (pool, tracker, [first, second, third]) = pool_of_max(2, |key, tracker| {
+            Counting::new(key, tracker).logging(&released)
+        });
         drop(block_on(first.get()).unwrap());
         drop(block_on(second.get()).unwrap());
         let guard = block_on(third.get()).unwrap();
@@ -81,10 +63,7 @@ fn with_no_free_charge_the_least_recently_used_idle_resource_is_evicted_and_its_
 #[test]
 fn with_nothing_idle_a_get_waits_until_a_put() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let holder = pool.create(Counting::new(0, &tracker));
-        let waiter = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [holder, waiter]) = pool_of_max(1, Counting::new);
         let guard = block_on(holder.get()).unwrap();
         let mut waiting = pin!(waiter.get());
         assert!(poll_by_hand(waiting.as_mut()).is_pending());
@@ -103,10 +82,7 @@ fn with_nothing_idle_a_get_waits_until_a_put() {
 #[test]
 fn with_nothing_idle_a_get_waits_until_a_release() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let holder = pool.create(Counting::new(0, &tracker));
-        let waiter = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [holder, waiter]) = pool_of_max(1, Counting::new);
         let guard = block_on(holder.get()).unwrap();
         let mut waiting = pin!(waiter.get());
         assert!(poll_by_hand(waiting.as_mut()).is_pending());
@@ -126,11 +102,7 @@ fn live_items_never_exceed_max() {
     const RESOURCES: usize = 12;
     const CYCLES: usize = 60;
     let (pool, tracker) = on_tokio(|| async {
-        let tracker = Tracker::new(MAX);
-        let pool = Pool::new(MAX);
-        let resources: Vec<_> = (0..RESOURCES)
-            .map(|key| pool.create(Counting::new(key, &tracker)))
-            .collect();
+        let (pool, tracker, resources) = pool_of_max::<_, RESOURCES>(MAX, Counting::new);
         let tasks: Vec<_> = (0..RESOURCES)
             .map(|task| {
                 let resources = resources.clone();

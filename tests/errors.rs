@@ -7,24 +7,17 @@ mod common;
 
 use std::error::Error as _;
 use std::future::{ready, Future};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
-use common::{assert_quiescent, bounded, Counting, Failed, Item, Tracker, LIMIT};
-use futures_lite::future::{block_on, yield_now};
-use resourcepool::{AllocateRelease, Error, Pool, Stats};
+use common::{
+    assert_quiescent, bounded, counts, poll_by_hand, pool_of_max, Counting, Failed, SlowToAllocate,
+    LIMIT,
+};
+use futures_lite::future::block_on;
+use resourcepool::Error;
 use tokio::sync::oneshot;
-
-/// Polls `future` once, with a waker that does nothing.
-fn poll_by_hand<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// `(in_use, idle, allocating, releasing)`.
-fn counts(stats: Stats) -> (usize, usize, usize, usize) {
-    (stats.in_use, stats.idle, stats.allocating, stats.releasing)
-}
 
 /// A cancel future that completes when its sender is used (or dropped).
 fn cancel_signal() -> (oneshot::Sender<()>, impl Future<Output = ()>) {
@@ -34,29 +27,10 @@ fn cancel_signal() -> (oneshot::Sender<()>, impl Future<Output = ()>) {
     })
 }
 
-/// A `Counting` whose `allocate` is pending on its first poll.
-struct SlowToAllocate(Counting);
-
-impl AllocateRelease for SlowToAllocate {
-    type Item = Item;
-    type Error = Failed;
-
-    async fn allocate(&self) -> Result<Item, Failed> {
-        yield_now().await;
-        self.0.allocate().await
-    }
-
-    fn release(&self, item: Item) -> Result<(), Failed> {
-        self.0.release(item)
-    }
-}
-
 #[test]
 fn try_get_fails_with_put_timeout_while_another_guard_is_alive() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(2);
-        let pool = Pool::new(2);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(2, Counting::new);
         let guard = block_on(resource.get()).unwrap();
         assert!(matches!(
             block_on(resource.try_get()),
@@ -77,10 +51,7 @@ fn try_get_fails_with_put_timeout_while_another_guard_is_alive() {
 #[test]
 fn try_get_fails_with_resource_limit_exceeded_when_no_charge_is_free_and_nothing_is_idle() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let holder = pool.create(Counting::new(0, &tracker));
-        let other = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [holder, other]) = pool_of_max(1, Counting::new);
         let guard = block_on(holder.get()).unwrap();
         assert!(matches!(
             block_on(other.try_get()),
@@ -98,9 +69,7 @@ fn try_get_fails_with_resource_limit_exceeded_when_no_charge_is_free_and_nothing
 #[test]
 fn try_get_takes_a_free_charge_or_an_idle_item() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         drop(block_on(resource.try_get()).unwrap());
         drop(block_on(resource.try_get()).unwrap());
         assert_eq!(tracker.allocations(), 1);
@@ -111,11 +80,10 @@ fn try_get_takes_a_free_charge_or_an_idle_item() {
 #[test]
 fn try_get_evicts_an_idle_victim() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
         let released = Arc::new(Mutex::new(Vec::new()));
-        let pool = Pool::new(1);
-        let idle = pool.create(Counting::new(0, &tracker).logging(&released));
-        let other = pool.create(Counting::new(1, &tracker).logging(&released));
+        let (pool, tracker, [idle, other]) = pool_of_max(1, |key, tracker| {
+            Counting::new(key, tracker).logging(&released)
+        });
         drop(block_on(idle.get()).unwrap());
         let guard = block_on(other.try_get()).unwrap();
         assert_eq!(guard.key, 1);
@@ -129,9 +97,7 @@ fn try_get_evicts_an_idle_victim() {
 #[test]
 fn get_or_cancel_waiting_for_the_hold_fails_with_put_timeout_once_cancelled() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         let guard = block_on(resource.get()).unwrap();
         let (cancel, cancelled) = cancel_signal();
         let mut waiting = pin!(resource.get_or_cancel(cancelled));
@@ -150,10 +116,7 @@ fn get_or_cancel_waiting_for_the_hold_fails_with_put_timeout_once_cancelled() {
 #[test]
 fn get_or_cancel_waiting_for_capacity_fails_with_resource_limit_exceeded_once_cancelled() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let holder = pool.create(Counting::new(0, &tracker));
-        let other = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [holder, other]) = pool_of_max(1, Counting::new);
         let guard = block_on(holder.get()).unwrap();
         let (cancel, cancelled) = cancel_signal();
         let mut waiting = pin!(other.get_or_cancel(cancelled));
@@ -175,10 +138,7 @@ fn get_or_cancel_waiting_for_capacity_fails_with_resource_limit_exceeded_once_ca
 #[test]
 fn an_already_complete_cancel_fails_only_a_get_that_would_wait() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let holder = pool.create(Counting::new(0, &tracker));
-        let other = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [holder, other]) = pool_of_max(1, Counting::new);
         let guard = block_on(holder.get()).unwrap();
         assert!(matches!(
             block_on(holder.get_or_cancel(ready(()))),
@@ -196,11 +156,10 @@ fn an_already_complete_cancel_fails_only_a_get_that_would_wait() {
 #[test]
 fn an_already_complete_cancel_does_not_fail_a_get_that_needs_no_waiting() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
         let released = Arc::new(Mutex::new(Vec::new()));
-        let pool = Pool::new(1);
-        let first = pool.create(Counting::new(0, &tracker).logging(&released));
-        let second = pool.create(Counting::new(1, &tracker).logging(&released));
+        let (pool, tracker, [first, second]) = pool_of_max(1, |key, tracker| {
+            Counting::new(key, tracker).logging(&released)
+        });
         // A free charge.
         drop(block_on(first.get_or_cancel(ready(()))).unwrap());
         // The resource's own idle item.
@@ -217,9 +176,7 @@ fn an_already_complete_cancel_does_not_fail_a_get_that_needs_no_waiting() {
 #[test]
 fn cancel_does_not_interrupt_a_running_allocate() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
+        let (pool, tracker, [resource]) = pool_of_max(1, SlowToAllocate::new);
         let mut get = pin!(resource.get_or_cancel(ready(())));
         assert!(
             poll_by_hand(get.as_mut()).is_pending(),

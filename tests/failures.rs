@@ -8,38 +8,13 @@ use std::error::Error as _;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
-use std::task::{Context, Poll, Waker};
 
-use common::{assert_quiescent, bounded, Counting, Failed, Item, Next, Tracker, LIMIT};
-use futures_lite::future::{block_on, yield_now};
-use resourcepool::{AllocateRelease, Error, Pool, Stats};
-
-/// Polls `future` once, with a waker that does nothing.
-fn poll_by_hand<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// `(in_use, idle, allocating, releasing)`.
-fn counts(stats: Stats) -> (usize, usize, usize, usize) {
-    (stats.in_use, stats.idle, stats.allocating, stats.releasing)
-}
-
-/// A `Counting` whose `allocate` is pending on its first poll.
-struct SlowToAllocate(Counting);
-
-impl AllocateRelease for SlowToAllocate {
-    type Item = Item;
-    type Error = Failed;
-
-    async fn allocate(&self) -> Result<Item, Failed> {
-        yield_now().await;
-        self.0.allocate().await
-    }
-
-    fn release(&self, item: Item) -> Result<(), Failed> {
-        self.0.release(item)
-    }
-}
+use common::{
+    assert_quiescent, bounded, counts, poll_by_hand, pool_of_max, Counting, Failed, Next,
+    SlowToAllocate, LIMIT,
+};
+use futures_lite::future::block_on;
+use resourcepool::Error;
 
 /// Runs `future` to completion and returns the message it panicked with.
 fn panic_message_of<F: Future>(future: Pin<&mut F>) -> String {
@@ -57,9 +32,7 @@ const PANIC_MESSAGE: &str = "allocate panicked on purpose";
 #[test]
 fn an_allocate_error_is_returned_with_the_managers_error_as_source() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         resource.manager().set_next(Next::Fail);
         let Err(error) = block_on(resource.get()) else {
             panic!("allocate failed, the get did not");
@@ -80,10 +53,7 @@ fn an_allocate_error_is_returned_with_the_managers_error_as_source() {
 #[test]
 fn an_allocate_error_frees_the_charge_and_drops_the_hold() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let failing = pool.create(Counting::new(0, &tracker));
-        let other = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [failing, other]) = pool_of_max(1, Counting::new);
         failing.manager().set_next(Next::Fail);
         assert!(block_on(failing.get()).is_err());
         assert!(!failing.is_allocated());
@@ -101,9 +71,7 @@ fn an_allocate_error_frees_the_charge_and_drops_the_hold() {
 #[test]
 fn a_get_waiting_for_the_hold_goes_on_after_an_allocate_error() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
+        let (pool, tracker, [resource]) = pool_of_max(1, SlowToAllocate::new);
         resource.manager().0.set_next(Next::Fail);
         let mut failing = pin!(resource.get());
         assert!(poll_by_hand(failing.as_mut()).is_pending());
@@ -121,10 +89,7 @@ fn a_get_waiting_for_the_hold_goes_on_after_an_allocate_error() {
 #[test]
 fn a_get_waiting_for_capacity_goes_on_after_an_allocate_error() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let failing = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
-        let other = pool.create(SlowToAllocate(Counting::new(1, &tracker)));
+        let (pool, tracker, [failing, other]) = pool_of_max(1, SlowToAllocate::new);
         failing.manager().0.set_next(Next::Fail);
         let mut failing_get = pin!(failing.get());
         assert!(poll_by_hand(failing_get.as_mut()).is_pending());
@@ -143,10 +108,7 @@ fn a_get_waiting_for_capacity_goes_on_after_an_allocate_error() {
 #[test]
 fn an_allocate_panic_propagates_and_frees_the_charge_and_the_hold() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
-        let other = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [resource, other]) = pool_of_max(1, Counting::new);
         resource.manager().set_next(Next::Panic);
         assert_eq!(panic_message_of(pin!(resource.get())), PANIC_MESSAGE);
         assert!(!resource.is_allocated());
@@ -165,9 +127,7 @@ fn an_allocate_panic_propagates_and_frees_the_charge_and_the_hold() {
 #[test]
 fn a_get_waiting_for_the_hold_goes_on_after_an_allocate_panic() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
+        let (pool, tracker, [resource]) = pool_of_max(1, SlowToAllocate::new);
         resource.manager().0.set_next(Next::Panic);
         let mut panicking = Box::pin(resource.get());
         assert!(poll_by_hand(panicking.as_mut()).is_pending());
@@ -184,10 +144,7 @@ fn a_get_waiting_for_the_hold_goes_on_after_an_allocate_panic() {
 #[test]
 fn a_get_waiting_for_capacity_goes_on_after_an_allocate_panic() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let panicking = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
-        let other = pool.create(SlowToAllocate(Counting::new(1, &tracker)));
+        let (pool, tracker, [panicking, other]) = pool_of_max(1, SlowToAllocate::new);
         panicking.manager().0.set_next(Next::Panic);
         let mut panicking_get = Box::pin(panicking.get());
         assert!(poll_by_hand(panicking_get.as_mut()).is_pending());

@@ -7,33 +7,38 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{assert_quiescent, bounded, Counting, Tracker};
-use resourcepool::Pool;
+use common::{assert_quiescent, bounded, pool_of_max, Counting, Tracker};
+use resourcepool::{Pool, Resource};
 
 /// Cycles of the busy loop before it gives up on the waiter being served.
 const BUSY_CYCLES: usize = 5_000_000;
 
+/// Loops get+put of `busy` on another thread while `serve_waiter` runs, and
+/// returns how many cycles the loop made (`BUSY_CYCLES` at the most).
+fn busy_cycles_while(busy: Resource<Counting>, serve_waiter: impl FnOnce()) -> usize {
+    let waiter_done = Arc::new(AtomicBool::new(false));
+    let done = waiter_done.clone();
+    let looping = std::thread::spawn(move || {
+        let mut cycles = 0;
+        while !done.load(Ordering::SeqCst) && cycles < BUSY_CYCLES {
+            drop(busy.get_blocking().unwrap());
+            cycles += 1;
+        }
+        cycles
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    serve_waiter();
+    waiter_done.store(true, Ordering::SeqCst);
+    looping.join().unwrap()
+}
+
 #[test]
 fn a_hold_waiter_is_served_while_another_handle_loops_get_put() {
     bounded(Duration::from_secs(60), || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
-        let waiter_done = Arc::new(AtomicBool::new(false));
-        let busy = resource.clone();
-        let done = waiter_done.clone();
-        let looping = std::thread::spawn(move || {
-            let mut cycles = 0;
-            while !done.load(Ordering::SeqCst) && cycles < BUSY_CYCLES {
-                drop(busy.get_blocking().unwrap());
-                cycles += 1;
-            }
-            cycles
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
+        let cycles = busy_cycles_while(resource.clone(), || {
+            drop(resource.get_blocking().unwrap());
         });
-        std::thread::sleep(Duration::from_millis(20));
-        drop(resource.get_blocking().unwrap());
-        waiter_done.store(true, Ordering::SeqCst);
-        let cycles = looping.join().unwrap();
         assert!(
             cycles < BUSY_CYCLES,
             "the waiting get starved for {cycles} cycles"
@@ -46,26 +51,12 @@ fn a_hold_waiter_is_served_while_another_handle_loops_get_put() {
 #[test]
 fn a_capacity_waiter_is_served_while_another_resource_loops_get_put() {
     bounded(Duration::from_secs(60), || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let busy = pool.create(Counting::new(0, &tracker));
-        let starving = pool.create(Counting::new(1, &tracker));
-        let waiter_done = Arc::new(AtomicBool::new(false));
-        let done = waiter_done.clone();
-        let looping = std::thread::spawn(move || {
-            let mut cycles = 0;
-            while !done.load(Ordering::SeqCst) && cycles < BUSY_CYCLES {
-                drop(busy.get_blocking().unwrap());
-                cycles += 1;
-            }
-            cycles
+        let (pool, tracker, [busy, starving]) = pool_of_max(1, Counting::new);
+        let cycles = busy_cycles_while(busy, || {
+            let guard = starving.get_blocking().unwrap();
+            assert_eq!(guard.key, 1);
+            drop(guard);
         });
-        std::thread::sleep(Duration::from_millis(20));
-        let guard = starving.get_blocking().unwrap();
-        assert_eq!(guard.key, 1);
-        drop(guard);
-        waiter_done.store(true, Ordering::SeqCst);
-        let cycles = looping.join().unwrap();
         assert!(
             cycles < BUSY_CYCLES,
             "the waiting get starved for {cycles} cycles"

@@ -3,27 +3,18 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
-use common::{assert_quiescent, bounded, on_tokio, Counting, Tracker, LIMIT};
+use common::{assert_quiescent, bounded, on_tokio, poll_by_hand, pool_of_max, Counting, LIMIT};
 use futures_lite::future::block_on;
-use resourcepool::Pool;
-
-/// Polls `future` once, with a waker that does nothing.
-fn poll_by_hand<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(Waker::noop()))
-}
 
 #[test]
 fn a_second_get_waits_until_the_guard_is_put() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         let guard = block_on(resource.get()).unwrap();
         let mut second = pin!(resource.get());
         assert!(poll_by_hand(second.as_mut()).is_pending());
@@ -40,9 +31,7 @@ fn a_second_get_waits_until_the_guard_is_put() {
 #[test]
 fn a_get_of_a_clone_waits_until_the_guard_of_the_original_is_put() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let original = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [original]) = pool_of_max(1, Counting::new);
         let clone = original.clone();
         let guard = block_on(original.get()).unwrap();
         let mut from_clone = pin!(clone.get());
@@ -57,9 +46,7 @@ fn a_get_of_a_clone_waits_until_the_guard_of_the_original_is_put() {
 #[test]
 fn a_second_get_waits_until_the_guard_is_released_and_then_allocates_afresh() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         let guard = block_on(resource.get()).unwrap();
         let mut second = pin!(resource.get());
         assert!(poll_by_hand(second.as_mut()).is_pending());
@@ -75,9 +62,7 @@ fn a_second_get_waits_until_the_guard_is_released_and_then_allocates_afresh() {
 #[test]
 fn a_waiting_get_takes_the_item_the_put_left_without_allocating() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(2);
-        let pool = Pool::new(2);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(2, Counting::new);
         let mut guard = block_on(resource.get()).unwrap();
         guard.uses = 41;
         let clone = resource.clone();
@@ -100,9 +85,7 @@ fn only_one_guard_of_a_resource_exists_at_a_time() {
     const TASKS: usize = 8;
     const CYCLES: usize = 100;
     let (pool, tracker, holders_seen) = on_tokio(|| async {
-        let tracker = Tracker::new(2);
-        let pool = Pool::new(2);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(2, Counting::new);
         let holders = Arc::new(AtomicUsize::new(0));
         let most_holders = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..TASKS)
@@ -136,10 +119,7 @@ fn only_one_guard_of_a_resource_exists_at_a_time() {
 #[test]
 fn every_get_of_an_allocated_idle_resource_is_ready_on_its_first_poll() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(2);
-        let pool = Pool::new(2);
-        let first = pool.create(Counting::new(0, &tracker));
-        let second = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [first, second]) = pool_of_max(2, Counting::new);
         drop(block_on(first.get()).unwrap());
         drop(block_on(second.get()).unwrap());
         // The pool is full of idle items: each get must still not wait.

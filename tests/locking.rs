@@ -13,7 +13,9 @@ mod common;
 use std::future::Future;
 use std::time::Duration;
 
-use common::{assert_quiescent, bounded, on_async_std, on_tokio, Counting, Tracker};
+use common::{
+    assert_quiescent, bounded, on_async_std, on_smol_executor, on_tokio, Counting, Tracker,
+};
 use resourcepool::{Pool, Resource};
 
 /// The pool's limit in every shape, as in the Go tests.
@@ -89,30 +91,6 @@ fn cycle_blocking(resource: &Resource<Counting>, ending: Ending) {
     }
 }
 
-/// Runs `tasks` to completion on a `smol::Executor` driven by three threads.
-fn on_smol_executor<F>(tasks: Vec<F>)
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    bounded(SHAPE_LIMIT, move || {
-        let executor = smol::Executor::new();
-        let (stop, stopped) = smol::channel::unbounded::<()>();
-        std::thread::scope(|scope| {
-            // Dropped on the way out, panic or not: the other threads stop.
-            let _stop_on_exit = stop;
-            for _ in 0..2 {
-                scope.spawn(|| smol::block_on(executor.run(stopped.recv())));
-            }
-            smol::block_on(executor.run(async {
-                let handles: Vec<_> = tasks.into_iter().map(|task| executor.spawn(task)).collect();
-                for handle in handles {
-                    handle.await;
-                }
-            }));
-        });
-    });
-}
-
 /// Runs one shape: `count` resources in a pool of `MAX`, one task each.
 fn run_shape(runner: Runner, count: usize, ending: Ending) {
     let tracker = Tracker::new(MAX);
@@ -132,12 +110,15 @@ fn run_shape(runner: Runner, count: usize, ending: Ending) {
                 handle.await.expect("a task panicked");
             }
         }),
-        Runner::Smol => on_smol_executor(
-            tasks
-                .into_iter()
-                .map(|resource| cycle(resource, ending, futures_lite::future::yield_now))
-                .collect(),
-        ),
+        Runner::Smol => {
+            on_smol_executor(
+                SHAPE_LIMIT,
+                tasks
+                    .into_iter()
+                    .map(|resource| cycle(resource, ending, futures_lite::future::yield_now))
+                    .collect(),
+            );
+        }
         Runner::AsyncStd => on_async_std(move || async move {
             let handles: Vec<_> = tasks
                 .into_iter()

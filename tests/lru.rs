@@ -36,9 +36,21 @@ impl Scenario {
             .create(Counting::new(key, &self.tracker).logging(&self.released))
     }
 
+    /// `count` new resources, keys `0..count`.
+    fn resources(&self, count: usize) -> Vec<Resource<Counting>> {
+        (0..count).map(|key| self.create(key)).collect()
+    }
+
     /// Gets and puts `resource` at once.
     fn use_once(&self, resource: &Resource<Counting>) {
         drop(block_on(resource.get()).unwrap());
+    }
+
+    /// Gets and puts each of `resources` at once, in order.
+    fn use_each_once(&self, resources: &[Resource<Counting>]) {
+        for resource in resources {
+            self.use_once(resource);
+        }
     }
 
     /// Fills the pool with `max` new resources (keys from 100), holding them
@@ -68,7 +80,7 @@ fn position(order: &[usize], key: usize) -> usize {
 fn among_resources_not_got_again_the_earliest_put_is_evicted_first() {
     bounded(LIMIT, || {
         let scenario = Scenario::new(3);
-        let resources: Vec<_> = (0..3).map(|key| scenario.create(key)).collect();
+        let resources = scenario.resources(3);
         // Allocated in the order 0, 1, 2; put in the order 2, 0, 1.
         let mut guards: Vec<_> = resources
             .iter()
@@ -85,10 +97,8 @@ fn among_resources_not_got_again_the_earliest_put_is_evicted_first() {
 fn a_rolling_sequence_of_gets_evicts_in_put_order() {
     bounded(LIMIT, || {
         let scenario = Scenario::new(3);
-        let resources: Vec<_> = (0..10).map(|key| scenario.create(key)).collect();
-        for resource in &resources {
-            scenario.use_once(resource);
-        }
+        let resources = scenario.resources(10);
+        scenario.use_each_once(&resources);
         assert_eq!(*scenario.released.lock().unwrap(), [0, 1, 2, 3, 4, 5, 6]);
         assert_eq!(scenario.evict_everything(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     });
@@ -98,10 +108,8 @@ fn a_rolling_sequence_of_gets_evicts_in_put_order() {
 fn a_resource_got_and_put_again_is_evicted_after_the_resources_put_before_it() {
     bounded(LIMIT, || {
         let scenario = Scenario::new(3);
-        let resources: Vec<_> = (0..3).map(|key| scenario.create(key)).collect();
-        for resource in &resources {
-            scenario.use_once(resource);
-        }
+        let resources = scenario.resources(3);
+        scenario.use_each_once(&resources);
         scenario.use_once(&resources[0]);
         assert_eq!(scenario.evict_everything(), [1, 2, 0]);
     });
@@ -111,10 +119,8 @@ fn a_resource_got_and_put_again_is_evicted_after_the_resources_put_before_it() {
 fn a_resource_got_and_put_again_in_the_middle_moves_to_the_end() {
     bounded(LIMIT, || {
         let scenario = Scenario::new(4);
-        let resources: Vec<_> = (0..4).map(|key| scenario.create(key)).collect();
-        for resource in &resources {
-            scenario.use_once(resource);
-        }
+        let resources = scenario.resources(4);
+        scenario.use_each_once(&resources);
         scenario.use_once(&resources[1]);
         scenario.use_once(&resources[1]);
         assert_eq!(scenario.evict_everything(), [0, 2, 3, 1]);
@@ -125,10 +131,8 @@ fn a_resource_got_and_put_again_in_the_middle_moves_to_the_end() {
 fn resources_got_and_put_again_are_evicted_in_the_order_of_their_later_puts() {
     bounded(LIMIT, || {
         let scenario = Scenario::new(3);
-        let resources: Vec<_> = (0..3).map(|key| scenario.create(key)).collect();
-        for resource in &resources {
-            scenario.use_once(resource);
-        }
+        let resources = scenario.resources(3);
+        scenario.use_each_once(&resources);
         scenario.use_once(&resources[1]);
         scenario.use_once(&resources[0]);
         // (b) for 0: 1 and 2 were put before 0's later put and not got since.
@@ -141,7 +145,7 @@ fn resources_got_and_put_again_are_evicted_in_the_order_of_their_later_puts() {
 fn a_resource_got_and_put_again_goes_after_earlier_puts_only() {
     bounded(LIMIT, || {
         let scenario = Scenario::new(3);
-        let resources: Vec<_> = (0..3).map(|key| scenario.create(key)).collect();
+        let resources = scenario.resources(3);
         scenario.use_once(&resources[0]);
         scenario.use_once(&resources[1]);
         scenario.use_once(&resources[0]); // its later put
@@ -158,7 +162,7 @@ fn a_resource_got_and_put_again_goes_after_earlier_puts_only() {
 fn a_resource_allocated_afresh_after_a_release_is_ordered_by_its_new_put() {
     bounded(LIMIT, || {
         let scenario = Scenario::new(3);
-        let resources: Vec<_> = (0..3).map(|key| scenario.create(key)).collect();
+        let resources = scenario.resources(3);
         scenario.use_once(&resources[0]);
         block_on(resources[0].get()).unwrap().release().unwrap();
         scenario.use_once(&resources[1]);
@@ -175,7 +179,7 @@ fn a_resource_allocated_afresh_after_a_release_is_ordered_by_its_new_put() {
 fn a_resource_allocated_afresh_after_schedule_release_is_ordered_by_its_new_put() {
     bounded(LIMIT, || {
         let scenario = Scenario::new(3);
-        let resources: Vec<_> = (0..3).map(|key| scenario.create(key)).collect();
+        let resources = scenario.resources(3);
         scenario.use_once(&resources[0]);
         resources[0].schedule_release().unwrap();
         scenario.use_once(&resources[1]);

@@ -5,95 +5,34 @@
 
 mod common;
 
-use std::future::{ready, Future};
-use std::pin::{pin, Pin};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
-use std::thread;
+use std::future::ready;
+use std::pin::pin;
+use std::thread::{self, JoinHandle};
 
-use common::{assert_quiescent, bounded, Counting, Failed, Item, Tracker, LIMIT};
+use common::{
+    assert_quiescent, bounded, counts, poll_by_hand, pool_of_max, Counting, Failed, GateControl,
+    Gated, LIMIT,
+};
 use futures_lite::future::block_on;
-use resourcepool::{AllocateRelease, Error, Pool, Stats};
+use resourcepool::{Error, Resource};
 
-/// Polls `future` once, with a waker that does nothing.
-fn poll_by_hand<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// `(in_use, idle, allocating, releasing)`.
-fn counts(stats: Stats) -> (usize, usize, usize, usize) {
-    (stats.in_use, stats.idle, stats.allocating, stats.releasing)
-}
-
-/// A `Counting` whose first `release` may be made to block until the test
-/// lets it return.
-struct GatedRelease {
-    counting: Counting,
-    gate: Mutex<Option<ReleaseGate>>,
-}
-
-/// The manager's side of the gate.
-struct ReleaseGate {
-    entered: Sender<()>,
-    proceed: Receiver<()>,
-}
-
-/// The test's side of the gate.
-struct GateControl {
-    /// Receives once the gated `release` has started.
-    entered: Receiver<()>,
-    /// Lets the gated `release` return.
-    proceed: Sender<()>,
-}
-
-impl GatedRelease {
-    fn plain(key: usize, tracker: &Arc<Tracker>) -> GatedRelease {
-        GatedRelease {
-            counting: Counting::new(key, tracker),
-            gate: Mutex::new(None),
-        }
-    }
-
-    fn gated(key: usize, tracker: &Arc<Tracker>) -> (GatedRelease, GateControl) {
-        let (entered_sender, entered) = channel();
-        let (proceed, proceed_receiver) = channel();
-        let manager = GatedRelease {
-            counting: Counting::new(key, tracker),
-            gate: Mutex::new(Some(ReleaseGate {
-                entered: entered_sender,
-                proceed: proceed_receiver,
-            })),
-        };
-        (manager, GateControl { entered, proceed })
-    }
-}
-
-impl AllocateRelease for GatedRelease {
-    type Item = Item;
-    type Error = Failed;
-
-    async fn allocate(&self) -> Result<Item, Failed> {
-        self.counting.allocate().await
-    }
-
-    fn release(&self, item: Item) -> Result<(), Failed> {
-        let gate = self.gate.lock().unwrap().take();
-        if let Some(gate) = gate {
-            let _ = gate.entered.send(());
-            // A test that is gone (failed) lets the release return.
-            let _ = gate.proceed.recv();
-        }
-        self.counting.release(item)
-    }
+/// Calls `schedule_release` of `resource` on another thread, with its
+/// manager's `release` held, and returns once that `release` has started. The
+/// test lets it return with `proceed`.
+fn release_in_flight(resource: &Resource<Gated>) -> (JoinHandle<Result<(), Failed>>, GateControl) {
+    let gate = resource.manager().hold_next_release();
+    let releaser = {
+        let resource = resource.clone();
+        thread::spawn(move || resource.schedule_release())
+    };
+    gate.started.recv().unwrap();
+    (releaser, gate)
 }
 
 #[test]
 fn schedule_release_applies_to_the_next_put_only_not_every_later_put() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         let guard = block_on(resource.get()).unwrap();
         resource.schedule_release().unwrap();
         drop(guard);
@@ -110,19 +49,10 @@ fn schedule_release_applies_to_the_next_put_only_not_every_later_put() {
 #[test]
 fn a_get_waits_for_a_release_in_flight_instead_of_panicking() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(2);
-        let pool = Pool::new(2);
-        let (manager, gate) = GatedRelease::gated(0, &tracker);
-        let released = pool.create(manager);
-        let held = pool.create(GatedRelease::plain(1, &tracker));
-        let waiter = pool.create(GatedRelease::plain(2, &tracker));
+        let (pool, tracker, [released, held, waiter]) = pool_of_max(2, Gated::new);
         drop(block_on(released.get()).unwrap());
         let held_guard = block_on(held.get()).unwrap();
-        let releaser = {
-            let released = released.clone();
-            thread::spawn(move || released.schedule_release())
-        };
-        gate.entered.recv().unwrap();
+        let (releaser, gate) = release_in_flight(&released);
         assert!(!released.is_allocated());
         assert_eq!(counts(pool.stats()), (1, 0, 0, 1));
         // Go panics "No free resource to release" here.
@@ -144,17 +74,9 @@ fn a_get_waits_for_a_release_in_flight_instead_of_panicking() {
 #[test]
 fn with_max_one_a_get_waits_for_the_only_item_being_released() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let (manager, gate) = GatedRelease::gated(0, &tracker);
-        let released = pool.create(manager);
-        let waiter = pool.create(GatedRelease::plain(1, &tracker));
+        let (pool, tracker, [released, waiter]) = pool_of_max(1, Gated::new);
         drop(block_on(released.get()).unwrap());
-        let releaser = {
-            let released = released.clone();
-            thread::spawn(move || released.schedule_release())
-        };
-        gate.entered.recv().unwrap();
+        let (releaser, gate) = release_in_flight(&released);
         assert!(matches!(
             block_on(waiter.try_get()),
             Err(Error::ResourceLimitExceeded)
@@ -172,16 +94,9 @@ fn with_max_one_a_get_waits_for_the_only_item_being_released() {
 #[test]
 fn a_resource_released_on_another_thread_allocates_anew_only_after_that_release_returned() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let (manager, gate) = GatedRelease::gated(0, &tracker);
-        let resource = pool.create(manager);
+        let (pool, tracker, [resource]) = pool_of_max(1, Gated::new);
         drop(block_on(resource.get()).unwrap());
-        let releaser = {
-            let resource = resource.clone();
-            thread::spawn(move || resource.schedule_release())
-        };
-        gate.entered.recv().unwrap();
+        let (releaser, gate) = release_in_flight(&resource);
         assert!(!resource.is_allocated());
         assert_eq!(counts(pool.stats()), (0, 0, 0, 1));
         // Waiting for its own release belongs to phase 2.
@@ -211,17 +126,14 @@ fn a_resource_released_on_another_thread_allocates_anew_only_after_that_release_
 #[test]
 fn a_resource_being_evicted_allocates_anew_only_after_its_release_returned() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let (manager, gate) = GatedRelease::gated(0, &tracker);
-        let evicted = pool.create(manager);
-        let evictor = pool.create(GatedRelease::plain(1, &tracker));
+        let (pool, tracker, [evicted, evictor]) = pool_of_max(1, Gated::new);
+        let gate = evicted.manager().hold_next_release();
         drop(block_on(evicted.get()).unwrap());
         let evicting = {
             let evictor = evictor.clone();
             thread::spawn(move || block_on(evictor.get()).map(|guard| guard.serial))
         };
-        gate.entered.recv().unwrap();
+        gate.started.recv().unwrap();
         assert!(!evicted.is_allocated());
         let stats = pool.stats();
         assert_eq!((stats.idle, stats.releasing), (0, 1), "{stats:?}");
@@ -243,15 +155,13 @@ fn a_resource_being_evicted_allocates_anew_only_after_its_release_returned() {
 #[test]
 fn stats_count_an_item_whose_release_is_in_flight_as_releasing() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let (manager, gate) = GatedRelease::gated(0, &tracker);
-        let resource = pool.create(manager);
+        let (pool, tracker, [resource]) = pool_of_max(1, Gated::new);
+        let gate = resource.manager().hold_next_release();
         let releaser = {
             let resource = resource.clone();
             thread::spawn(move || block_on(resource.get()).unwrap().release())
         };
-        gate.entered.recv().unwrap();
+        gate.started.recv().unwrap();
         assert_eq!(counts(pool.stats()), (0, 0, 0, 1));
         assert_eq!(tracker.live(), 1);
         assert_quiescent(&pool, &tracker);

@@ -3,44 +3,19 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::{pin, Pin};
-use std::task::{Context, Poll, Waker};
+use std::pin::pin;
+use std::sync::Arc;
 
-use common::{assert_quiescent, bounded, Counting, Failed, Item, Tracker, LIMIT};
-use futures_lite::future::{block_on, yield_now};
-use resourcepool::{AllocateRelease, Pool, Stats};
-
-/// Polls `future` once, with a waker that does nothing.
-fn poll_by_hand<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// `(in_use, idle, allocating, releasing)`.
-fn counts(stats: Stats) -> (usize, usize, usize, usize) {
-    (stats.in_use, stats.idle, stats.allocating, stats.releasing)
-}
-
-/// A `Counting` whose `allocate` is pending on its first poll.
-struct SlowToAllocate(Counting);
-
-impl AllocateRelease for SlowToAllocate {
-    type Item = Item;
-    type Error = Failed;
-
-    async fn allocate(&self) -> Result<Item, Failed> {
-        yield_now().await;
-        self.0.allocate().await
-    }
-
-    fn release(&self, item: Item) -> Result<(), Failed> {
-        self.0.release(item)
-    }
-}
+use common::{
+    assert_quiescent, bounded, counts, poll_by_hand, pool_of_max, Counting, Failed, SlowToAllocate,
+    Tracker, LIMIT,
+};
+use futures_lite::future::block_on;
+use resourcepool::Pool;
 
 /// Checks that the pool's only charge is free: another resource gets it
 /// without evicting anything.
-fn assert_the_only_charge_is_free(pool: &Pool, tracker: &std::sync::Arc<Tracker>) {
+fn assert_the_only_charge_is_free(pool: &Pool, tracker: &Arc<Tracker>) {
     let releases = tracker.releases();
     let other = pool.create(Counting::new(99, tracker));
     drop(block_on(other.try_get()).unwrap());
@@ -51,9 +26,7 @@ fn assert_the_only_charge_is_free(pool: &Pool, tracker: &std::sync::Arc<Tracker>
 #[test]
 fn schedule_release_of_an_idle_resource_releases_now_and_returns_the_managers_error() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         drop(block_on(resource.get()).unwrap());
         *resource.manager().release_result.lock().unwrap() = Err(Failed("hang-up failed"));
         assert_eq!(resource.schedule_release(), Err(Failed("hang-up failed")));
@@ -68,9 +41,7 @@ fn schedule_release_of_an_idle_resource_releases_now_and_returns_the_managers_er
 #[test]
 fn schedule_release_of_an_idle_resource_returns_ok_when_the_manager_does() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         drop(block_on(resource.get()).unwrap());
         assert_eq!(resource.schedule_release(), Ok(()));
         assert!(!resource.is_allocated());
@@ -84,9 +55,7 @@ fn schedule_release_of_an_idle_resource_returns_ok_when_the_manager_does() {
 #[test]
 fn schedule_release_of_a_held_resource_releases_at_the_next_put_once() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         let guard = block_on(resource.get()).unwrap();
         *resource.manager().release_result.lock().unwrap() = Err(Failed("hang-up failed"));
         assert_eq!(resource.schedule_release(), Ok(()));
@@ -111,9 +80,7 @@ fn schedule_release_of_a_held_resource_releases_at_the_next_put_once() {
 #[test]
 fn schedule_release_while_allocating_releases_at_the_next_put() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(SlowToAllocate(Counting::new(0, &tracker)));
+        let (pool, tracker, [resource]) = pool_of_max(1, SlowToAllocate::new);
         let mut get = pin!(resource.get());
         assert!(poll_by_hand(get.as_mut()).is_pending());
         assert_eq!(pool.stats().allocating, 1);
@@ -135,9 +102,7 @@ fn schedule_release_while_allocating_releases_at_the_next_put() {
 #[test]
 fn schedule_release_of_an_unallocated_resource_arms_nothing() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         assert_eq!(resource.schedule_release(), Ok(()));
         drop(block_on(resource.get()).unwrap());
         assert!(
@@ -159,10 +124,7 @@ fn schedule_release_of_an_unallocated_resource_arms_nothing() {
 #[test]
 fn schedule_release_of_a_resource_waiting_for_capacity_arms_nothing() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let holder = pool.create(Counting::new(0, &tracker));
-        let waiter = pool.create(Counting::new(1, &tracker));
+        let (pool, tracker, [holder, waiter]) = pool_of_max(1, Counting::new);
         let guard = block_on(holder.get()).unwrap();
         let mut waiting = pin!(waiter.get());
         assert!(poll_by_hand(waiting.as_mut()).is_pending());
@@ -178,9 +140,7 @@ fn schedule_release_of_a_resource_waiting_for_capacity_arms_nothing() {
 #[test]
 fn guard_release_returns_what_the_managers_release_returned() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         let guard = block_on(resource.get()).unwrap();
         *resource.manager().release_result.lock().unwrap() = Err(Failed("reset by peer"));
         assert_eq!(guard.release(), Err(Failed("reset by peer")));
@@ -196,9 +156,7 @@ fn guard_release_returns_what_the_managers_release_returned() {
 #[test]
 fn guard_release_frees_the_charge_and_the_next_get_allocates_afresh() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         let mut guard = block_on(resource.get()).unwrap();
         guard.uses = 7;
         *resource.manager().release_result.lock().unwrap() = Err(Failed("reset by peer"));
@@ -217,9 +175,7 @@ fn guard_release_frees_the_charge_and_the_next_get_allocates_afresh() {
 #[test]
 fn dropping_the_last_handle_releases_the_idle_item_and_frees_its_charge() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         drop(block_on(resource.get()).unwrap());
         let clone = resource.clone();
         drop(resource);
@@ -234,9 +190,7 @@ fn dropping_the_last_handle_releases_the_idle_item_and_frees_its_charge() {
 #[test]
 fn dropping_one_of_two_handles_keeps_the_item() {
     bounded(LIMIT, || {
-        let tracker = Tracker::new(1);
-        let pool = Pool::new(1);
-        let resource = pool.create(Counting::new(0, &tracker));
+        let (pool, tracker, [resource]) = pool_of_max(1, Counting::new);
         let clone = resource.clone();
         drop(block_on(resource.get()).unwrap());
         drop(resource);

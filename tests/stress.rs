@@ -18,7 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{assert_quiescent, bounded, on_async_std, on_tokio, Counting, Failed, Next, Tracker};
+use common::{
+    assert_quiescent, bounded, on_async_std, on_smol_executor, on_tokio, Counting, Failed, Next,
+    Tracker,
+};
 use futures_lite::future::{block_on, or};
 use resourcepool::{Error, Guard, Pool, Resource};
 
@@ -282,34 +285,6 @@ fn worker_blocking(arena: &Arena, seed: u64, steps: usize) -> Outcomes {
     outcomes
 }
 
-/// Runs `tasks` to completion on a `smol::Executor` driven by three threads.
-fn on_smol_executor<F>(tasks: Vec<F>) -> Vec<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    bounded(RUN_LIMIT, move || {
-        let executor = smol::Executor::new();
-        let (stop, stopped) = smol::channel::unbounded::<()>();
-        std::thread::scope(|scope| {
-            // Dropped on the way out, panic or not: the other threads stop.
-            let _stop_on_exit = stop;
-            for _ in 0..2 {
-                scope.spawn(|| smol::block_on(executor.run(stopped.recv())));
-            }
-            let outputs = smol::block_on(executor.run(async {
-                let handles: Vec<_> = tasks.into_iter().map(|task| executor.spawn(task)).collect();
-                let mut outputs = Vec::new();
-                for handle in handles {
-                    outputs.push(handle.await);
-                }
-                outputs
-            }));
-            outputs
-        })
-    })
-}
-
 /// The end of every scenario: nothing in use, the accounting exact, the full
 /// capacity usable with plain gets, and every item released once the
 /// resources are dropped.
@@ -388,7 +363,7 @@ fn smol_16_tasks_over_20_resources_of_max_4() {
     let tasks = (0..SMALL_TASKS)
         .map(|index| worker::<SmolTimer>(arena.clone(), seed(index), SMALL_STEPS))
         .collect();
-    let outcomes = on_smol_executor(tasks)
+    let outcomes = on_smol_executor(RUN_LIMIT, tasks)
         .into_iter()
         .fold(Outcomes::default(), Outcomes::add);
     assert_nothing_lost(arena, outcomes, SMALL_TASKS * SMALL_STEPS);

@@ -1,13 +1,26 @@
-//! Shared by the integration tests: a manager that counts live items and
-//! checks them against `max`, runtime wrappers, and a time bound.
+//! Shared by the integration tests, in groups:
+//!
+//! - managers: `Counting`, which counts live items in a `Tracker` and checks
+//!   them against `max`; `SlowToAllocate`, whose `allocate` is pending once;
+//!   `Gated`, whose next `allocate` can hang and whose next `release` can be
+//!   held until the test lets it return;
+//! - setup: `pool_of_max`, a pool and its resources;
+//! - polling by hand: `poll_by_hand` (a no-op waker) and `Poller` (a waker
+//!   that counts its wakes);
+//! - running: `bounded`, a time bound, and the runtime wrappers;
+//! - checks: `counts` and `assert_quiescent`.
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use resourcepool::AllocateRelease;
+use resourcepool::{AllocateRelease, Pool, Resource, Stats};
+
+// Managers.
 
 /// What the managers of one test saw, shared by all of them.
 #[derive(Debug, Default)]
@@ -154,6 +167,185 @@ impl AllocateRelease for Counting {
     }
 }
 
+/// A `Counting` whose `allocate` is pending on its first poll.
+#[derive(Debug)]
+pub struct SlowToAllocate(pub Counting);
+
+impl SlowToAllocate {
+    pub fn new(key: usize, tracker: &Arc<Tracker>) -> SlowToAllocate {
+        SlowToAllocate(Counting::new(key, tracker))
+    }
+}
+
+impl AllocateRelease for SlowToAllocate {
+    type Item = Item;
+    type Error = Failed;
+
+    async fn allocate(&self) -> Result<Item, Failed> {
+        futures_lite::future::yield_now().await;
+        self.0.allocate().await
+    }
+
+    fn release(&self, item: Item) -> Result<(), Failed> {
+        self.0.release(item)
+    }
+}
+
+/// A `Counting` whose next `allocate` can be made to hang until its future is
+/// dropped, and whose next `release` can be held until the test lets it
+/// return.
+#[derive(Debug)]
+pub struct Gated {
+    pub counting: Counting,
+    hang_next_allocate: AtomicBool,
+    /// Set when a hanging `allocate` future is dropped.
+    hanging_allocate_dropped: Arc<AtomicBool>,
+    release_gate: Mutex<Option<ReleaseGate>>,
+}
+
+/// The manager's side of a held `release`.
+#[derive(Debug)]
+struct ReleaseGate {
+    started: mpsc::Sender<()>,
+    proceed: mpsc::Receiver<()>,
+}
+
+/// The test's side of a held `release`.
+#[derive(Debug)]
+pub struct GateControl {
+    /// Receives once the held `release` has started.
+    pub started: mpsc::Receiver<()>,
+    /// Lets the held `release` return.
+    pub proceed: mpsc::Sender<()>,
+}
+
+impl Gated {
+    pub fn new(key: usize, tracker: &Arc<Tracker>) -> Gated {
+        Gated {
+            counting: Counting::new(key, tracker),
+            hang_next_allocate: AtomicBool::new(false),
+            hanging_allocate_dropped: Arc::new(AtomicBool::new(false)),
+            release_gate: Mutex::new(None),
+        }
+    }
+
+    /// The next `allocate` never completes (until its future is dropped).
+    pub fn hang_next_allocate(&self) {
+        self.hang_next_allocate.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a hanging `allocate` future was dropped.
+    pub fn hanging_allocate_dropped(&self) -> bool {
+        self.hanging_allocate_dropped.load(Ordering::SeqCst)
+    }
+
+    /// The next `release` tells `started` when it starts, and waits for a
+    /// message on `proceed`.
+    pub fn hold_next_release(&self) -> GateControl {
+        let (started, started_receiver) = mpsc::channel();
+        let (proceed_sender, proceed) = mpsc::channel();
+        *self.release_gate.lock().unwrap() = Some(ReleaseGate { started, proceed });
+        GateControl {
+            started: started_receiver,
+            proceed: proceed_sender,
+        }
+    }
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl AllocateRelease for Gated {
+    type Item = Item;
+    type Error = Failed;
+
+    async fn allocate(&self) -> Result<Item, Failed> {
+        if self.hang_next_allocate.swap(false, Ordering::SeqCst) {
+            let _dropped = SetOnDrop(self.hanging_allocate_dropped.clone());
+            futures_lite::future::pending::<()>().await;
+        }
+        self.counting.allocate().await
+    }
+
+    fn release(&self, item: Item) -> Result<(), Failed> {
+        let gate = self.release_gate.lock().unwrap().take();
+        if let Some(gate) = gate {
+            let _ = gate.started.send(());
+            // A test that is gone (failed) lets the release return.
+            let _ = gate.proceed.recv();
+        }
+        self.counting.release(item)
+    }
+}
+
+// Setup.
+
+/// A pool of `max` with `N` resources (keys `0..N`) whose managers
+/// `manager(key, &tracker)` makes, all sharing one tracker of `max`. For
+/// example `pool_of_max(1, Counting::new)`.
+pub fn pool_of_max<M: AllocateRelease, const N: usize>(
+    max: usize,
+    manager: impl Fn(usize, &Arc<Tracker>) -> M,
+) -> (Pool, Arc<Tracker>, [Resource<M>; N]) {
+    let tracker = Tracker::new(max);
+    let pool = Pool::new(max);
+    let resources = std::array::from_fn(|key| pool.create(manager(key, &tracker)));
+    (pool, tracker, resources)
+}
+
+// Polling by hand.
+
+/// Polls `future` once, with a waker that does nothing.
+pub fn poll_by_hand<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Polls futures with a waker that counts how often it was woken.
+#[derive(Debug)]
+pub struct Poller {
+    wakes: Arc<WakeCount>,
+    waker: Waker,
+}
+
+#[derive(Debug, Default)]
+struct WakeCount(AtomicUsize);
+
+impl Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Poller {
+    pub fn new() -> Poller {
+        let wakes = Arc::new(WakeCount::default());
+        Poller {
+            waker: Waker::from(wakes.clone()),
+            wakes,
+        }
+    }
+
+    pub fn poll<F: Future>(&self, future: Pin<&mut F>) -> Poll<F::Output> {
+        future.poll(&mut Context::from_waker(&self.waker))
+    }
+
+    /// How often the waker was woken so far.
+    pub fn wakes(&self) -> usize {
+        self.wakes.0.load(Ordering::SeqCst)
+    }
+}
+
+// Running.
+
 /// Runs `body` on its own thread and fails the test if it takes longer than
 /// `limit`: a deadlock fails, it does not hang CI.
 pub fn bounded<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
@@ -219,9 +411,44 @@ where
     bounded(LIMIT, move || futures_lite::future::block_on(make()))
 }
 
+/// Runs `tasks` to completion on a `smol::Executor` driven by three threads,
+/// bounded by `limit`, and returns their outputs in order.
+pub fn on_smol_executor<F>(limit: Duration, tasks: Vec<F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    bounded(limit, move || {
+        let executor = smol::Executor::new();
+        let (stop, stopped) = smol::channel::unbounded::<()>();
+        std::thread::scope(|scope| {
+            // Dropped on the way out, panic or not: the other threads stop.
+            let _stop_on_exit = stop;
+            for _ in 0..2 {
+                scope.spawn(|| smol::block_on(executor.run(stopped.recv())));
+            }
+            smol::block_on(executor.run(async {
+                let handles: Vec<_> = tasks.into_iter().map(|task| executor.spawn(task)).collect();
+                let mut outputs = Vec::new();
+                for handle in handles {
+                    outputs.push(handle.await);
+                }
+                outputs
+            }))
+        })
+    })
+}
+
+// Checks.
+
+/// `(in_use, idle, allocating, releasing)`.
+pub fn counts(stats: Stats) -> (usize, usize, usize, usize) {
+    (stats.in_use, stats.idle, stats.allocating, stats.releasing)
+}
+
 /// Checks the accounting invariant once every guard is dropped: nothing in
 /// use, and the pool's items are exactly those the managers see alive.
-pub fn assert_quiescent(pool: &resourcepool::Pool, tracker: &Tracker) {
+pub fn assert_quiescent(pool: &Pool, tracker: &Tracker) {
     let stats = pool.stats();
     assert_eq!(stats.in_use, 0, "{stats:?}");
     assert_eq!(
