@@ -543,7 +543,7 @@ struct ModelResource {
     /// The holder let go while gets waited for the hold.
     handoff: bool,
     phase: Phase,
-    /// An entry for it is in the idle queue.
+    /// An entry for it is in the idle set.
     queued: bool,
     /// Its latest put, on the pool's clock.
     put_time: u64,
@@ -634,7 +634,6 @@ struct Model {
     /// Gets counted as waiting for capacity.
     waiters: usize,
     capacity_listeners: Listeners,
-    /// The idle queue: resource indices, least recently pushed first.
     /// Put times are taken from here.
     clock: u64,
     /// The idle set: (put time of the entry, resource index), at most one
