@@ -346,8 +346,8 @@ pub struct Comparison<'a> {
 /// Prints the figures and the speedups of this run as Markdown tables, for
 /// `benches/README.md`. Comparisons whose benchmarks did not run are skipped.
 pub fn print_summary(title: &str, comparisons: &[Comparison<'_>]) {
-    println!("\n## {title}: {}\n", machine());
     note_cores_free("at the end");
+    println!("\n## {title}: {}\n", machine());
     println!("| scenario | this crate | compared with | ns/op this crate | ns/op other | speedup | target | met |");
     println!("|---|---|---|---:|---:|---:|---:|---|");
     for comparison in comparisons {
