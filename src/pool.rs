@@ -217,6 +217,10 @@ impl PoolInner {
             }
             listen_or_cancel(&mut listener, cancel.as_mut()).await?;
             woken = true;
+            // Look once before listening again: most wakeups find capacity.
+            if self.try_take_capacity(woken) {
+                return Ok(());
+            }
             listener = self.capacity.listen();
         }
     }

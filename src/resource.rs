@@ -15,7 +15,7 @@ use crate::manager::AllocateRelease;
 use crate::pool::{Pool, PoolInner};
 use crate::slot::Slot;
 use crate::state::{self, transition, Evict, Hold, Leave, Put, Schedule, Snapshot, Waiter};
-use crate::stats::{decrement, increment};
+use crate::stats::Count;
 use crate::sync::{AtomicU64, Ordering};
 use crate::wait::{listen_or_cancel, Cancelled};
 
@@ -59,9 +59,9 @@ struct Shared<M: AllocateRelease> {
     pool: Pool,
     /// Notified, one listener per notification, when the hold is let go.
     hold_released: Event,
-    /// Notified when a release of this resource's item returns (its holder may
-    /// be waiting for that before it allocates again). Like `hold_released`, it
-    /// takes one word until first listened to.
+    /// Notified when a release of this resource's item returns and its holder
+    /// waits for that (RELEASE_WAITER) before it allocates again. Like
+    /// `hold_released`, it takes one word until first used.
     release_done: Event,
     manager: M,
     slot: Slot<M::Item>,
@@ -126,7 +126,10 @@ impl<M: AllocateRelease> Resource<M> {
     /// # }).unwrap();
     /// ```
     pub async fn get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
-        self.acquire(core::future::pending()).await
+        match self.take_idle() {
+            Some(guard) => Ok(guard),
+            None => self.acquire(core::future::pending()).await,
+        }
     }
 
     /// Like [`get`](Self::get), but gives up waiting once `cancel` completes: a
@@ -175,7 +178,10 @@ impl<M: AllocateRelease> Resource<M> {
         &self,
         cancel: C,
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
-        self.acquire(cancel).await
+        match self.take_idle() {
+            Some(guard) => Ok(guard),
+            None => self.acquire(cancel).await,
+        }
     }
 
     /// Gets the resource if that needs no waiting: its hold is free, and it is
@@ -212,7 +218,10 @@ impl<M: AllocateRelease> Resource<M> {
     /// # }).unwrap();
     /// ```
     pub async fn try_get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
-        self.acquire(core::future::ready(())).await
+        match self.take_idle() {
+            Some(guard) => Ok(guard),
+            None => self.acquire(core::future::ready(())).await,
+        }
     }
 
     /// Like [`get`](Self::get), but blocks the thread instead of returning a
@@ -356,7 +365,15 @@ impl<M: AllocateRelease> Resource<M> {
         &self.inner.pool.inner
     }
 
+    /// The hot path of every get: an idle item, taken in one swap.
+    #[inline]
+    fn take_idle(&self) -> Option<Guard<'_, M>> {
+        let (taken, _) = transition(&self.inner.state, state::take_idle);
+        taken.then(|| Guard::new(self))
+    }
+
     /// The three phases of a get; `cancel` ends the waits (see `get_or_cancel`).
+    #[cold]
     async fn acquire<C: Future<Output = ()>>(
         &self,
         cancel: C,
@@ -398,7 +415,7 @@ impl<M: AllocateRelease> Resource<M> {
             .map_err(|Cancelled| Error::ResourceLimitExceeded)?;
         let ((), _) = transition(&self.inner.state, state::charge);
         holding.charged = true;
-        increment(&self.pool_inner().counters.allocating);
+        self.pool_inner().counters.add(Count::Allocating);
         // Phase 3: allocate. `holding` gives everything back if this fails,
         // panics or is dropped.
         let item = self
@@ -445,8 +462,10 @@ impl<M: AllocateRelease> Resource<M> {
         mut cancel: Pin<&mut C>,
     ) -> Result<(), Cancelled> {
         while self.snapshot().is_releasing() {
+            // Listen before setting RELEASE_WAITER: a releaser that sees the
+            // bit notifies us.
             let mut listener = self.inner.release_done.listen();
-            if !self.snapshot().is_releasing() {
+            if !transition(&self.inner.state, state::await_release).0 {
                 break;
             }
             listen_or_cancel(&mut listener, cancel.as_mut()).await?;
@@ -508,8 +527,7 @@ impl<M: AllocateRelease> Shared<M> {
     /// After `state::release_held`: the hold is let go, the item is ours to release.
     fn release_from_holder(&self, old: Snapshot) -> Result<(), M::Error> {
         let counters = &self.pool.inner.counters;
-        decrement(&counters.allocated);
-        increment(&counters.releasing);
+        counters.shift(Count::Allocated, Count::Releasing);
         self.wake_hold_waiter(old);
         self.release_taken(FreedCharge::ToPool)
     }
@@ -517,8 +535,7 @@ impl<M: AllocateRelease> Shared<M> {
     /// After `state::schedule_release` decided `ReleaseNow`.
     fn release_idle(&self) -> Result<(), M::Error> {
         let counters = &self.pool.inner.counters;
-        decrement(&counters.allocated);
-        increment(&counters.releasing);
+        counters.shift(Count::Allocated, Count::Releasing);
         self.release_taken(FreedCharge::ToPool)
     }
 
@@ -558,13 +575,15 @@ struct Released<'a, M: AllocateRelease> {
 impl<M: AllocateRelease> Drop for Released<'_, M> {
     fn drop(&mut self) {
         let shared = self.shared;
-        let ((), _) = transition(&shared.state, state::released);
+        let (waiter, _) = transition(&shared.state, state::released);
         let pool = &shared.pool.inner;
-        decrement(&pool.counters.releasing);
+        pool.counters.remove(Count::Releasing);
         if let FreedCharge::ToPool = self.charge {
             pool.free_charge();
         }
-        shared.release_done.notify(usize::MAX);
+        if waiter {
+            shared.release_done.notify(usize::MAX);
+        }
     }
 }
 
@@ -586,8 +605,7 @@ impl<M: AllocateRelease> Victim for Shared<M> {
 
     fn release_evicted(&self) {
         let counters = &self.pool.inner.counters;
-        decrement(&counters.allocated);
-        increment(&counters.releasing);
+        counters.shift(Count::Allocated, Count::Releasing);
         // An evicted item has nowhere to report a release error.
         drop(self.release_taken(FreedCharge::ToEvictor));
     }
@@ -626,8 +644,7 @@ impl<'a, M: AllocateRelease> Holding<'a, M> {
         };
         let ((), _) = transition(&resource.inner.state, state::allocated);
         let counters = &resource.pool_inner().counters;
-        decrement(&counters.allocating);
-        increment(&counters.allocated);
+        counters.shift(Count::Allocating, Count::Allocated);
         Guard::new(resource)
     }
 }
@@ -638,7 +655,7 @@ impl<M: AllocateRelease> Drop for Holding<'_, M> {
         let (wake, _) = transition(&shared.state, |s| state::unhold(s, self.charged));
         if self.charged {
             let pool = &shared.pool.inner;
-            decrement(&pool.counters.allocating);
+            pool.counters.remove(Count::Allocating);
             pool.free_charge();
         }
         if wake {

@@ -28,7 +28,8 @@
 //! 6       HANDOFF         the holder let go while gets waited for the hold: HELD
 //!                         stays set, and passes to the first counted waiter that
 //!                         wakes (so a get that did not wait cannot barge in).
-//! 7       (unused, zero)
+//! 7       RELEASE_WAITER  the holder waits for RELEASING to clear (it listens on the
+//!                         resource's `release_done` event): the releaser notifies.
 //! 8..24   PUTS            puts so far, wrapping: an evictor's swap fails if the
 //!                         resource was got and put again since it looked (ABA).
 //! 24..32  (unused, zero)
@@ -60,6 +61,8 @@ pub const QUEUED: u64 = 1 << 4;
 pub const RELEASE_ON_PUT: u64 = 1 << 5;
 /// The hold passes to the next hold waiter that wakes.
 pub const HANDOFF: u64 = 1 << 6;
+/// The holder waits for the release in flight to return.
+pub const RELEASE_WAITER: u64 = 1 << 7;
 /// Where the put count starts.
 pub const PUTS_SHIFT: u32 = 8;
 /// One put.
@@ -81,57 +84,71 @@ impl Snapshot {
     /// The state of a resource that was just created.
     pub const NEW: Snapshot = Snapshot(0);
 
+    #[inline]
     fn has(self, flag: u64) -> bool {
         self.0 & flag != 0
     }
+    #[inline]
     fn with(self, flag: u64) -> Snapshot {
         Snapshot(self.0 | flag)
     }
+    #[inline]
     fn without(self, flag: u64) -> Snapshot {
         Snapshot(self.0 & !flag)
     }
 
     /// A holder exists.
+    #[inline]
     pub fn is_held(self) -> bool {
         self.has(HELD)
     }
     /// The resource owns a charge.
+    #[inline]
     pub fn is_charged(self) -> bool {
         self.has(CHARGED)
     }
     /// The slot holds an item.
+    #[inline]
     pub fn is_allocated(self) -> bool {
         self.has(ALLOCATED)
     }
     /// The item is inside `release`.
+    #[inline]
     pub fn is_releasing(self) -> bool {
         self.has(RELEASING)
     }
     /// An idle-queue entry exists.
+    #[inline]
     pub fn is_queued(self) -> bool {
         self.has(QUEUED)
     }
     /// The next put releases.
+    #[inline]
     pub fn is_release_on_put(self) -> bool {
         self.has(RELEASE_ON_PUT)
     }
     /// The hold is on its way to a hold waiter.
+    #[inline]
     pub fn is_handoff(self) -> bool {
         self.has(HANDOFF)
     }
     /// Allocated and not held.
+    #[inline]
     pub fn is_idle(self) -> bool {
         self.is_allocated() && !self.is_held()
     }
     /// Holding a charge, not yet allocated, not releasing.
+    #[inline]
     pub fn is_allocating(self) -> bool {
         self.is_held() && self.is_charged() && !self.is_allocated() && !self.is_releasing()
     }
     /// Puts so far, modulo 2^16.
+    #[inline]
     pub fn puts(self) -> u64 {
         (self.0 & PUTS_MASK) >> PUTS_SHIFT
     }
     /// Gets registered as waiting for the hold.
+    #[inline]
     pub fn hold_waiters(self) -> u64 {
         self.0 >> HOLD_WAITERS_SHIFT
     }
@@ -147,6 +164,7 @@ impl fmt::Debug for Snapshot {
             (QUEUED, "QUEUED"),
             (RELEASE_ON_PUT, "RELEASE_ON_PUT"),
             (HANDOFF, "HANDOFF"),
+            (RELEASE_WAITER, "RELEASE_WAITER"),
         ];
         let mut flags = f.debug_list();
         for (bit, name) in names {
@@ -200,6 +218,7 @@ pub enum Waiter {
 /// # Panics
 ///
 /// If more than 2^32 - 1 gets wait for the hold of one resource.
+#[inline]
 pub fn hold(s: Snapshot, waiter: Waiter) -> (Hold, Option<Snapshot>) {
     if waiter == Waiter::Counted && s.is_handoff() {
         let next = Snapshot(s.without(HANDOFF).0 - HOLD_WAITER_ONE);
@@ -231,6 +250,17 @@ pub fn hold(s: Snapshot, waiter: Waiter) -> (Hold, Option<Snapshot>) {
     }
 }
 
+/// The fast path of a get: takes the hold only if the item is idle (and so
+/// nobody waits for the hold). Returns whether it did.
+#[inline]
+pub fn take_idle(s: Snapshot) -> (bool, Option<Snapshot>) {
+    if s.is_idle() {
+        (true, Some(s.with(HELD)))
+    } else {
+        (false, None)
+    }
+}
+
 /// What [`leave_hold_waiters`] decided.
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,6 +276,7 @@ pub enum Leave {
 }
 
 /// A counted hold waiter gives up (cancelled).
+#[inline]
 pub fn leave_hold_waiters(s: Snapshot) -> (Leave, Option<Snapshot>) {
     debug_assert!(s.hold_waiters() > 0 && s.is_held(), "{s:?}");
     let next = Snapshot(s.0 - HOLD_WAITER_ONE);
@@ -262,6 +293,7 @@ pub fn leave_hold_waiters(s: Snapshot) -> (Leave, Option<Snapshot>) {
 }
 
 /// The holder lets go of the hold: to the hold waiters if there are any.
+#[inline]
 fn let_go(s: Snapshot) -> Snapshot {
     if s.hold_waiters() > 0 {
         s.with(HANDOFF)
@@ -271,6 +303,7 @@ fn let_go(s: Snapshot) -> Snapshot {
 }
 
 /// Phase 3 begins: the holder took a charge for this resource.
+#[inline]
 pub fn charge(s: Snapshot) -> ((), Option<Snapshot>) {
     debug_assert!(
         s.is_held() && !s.is_charged() && !s.is_allocated() && !s.is_releasing(),
@@ -280,6 +313,7 @@ pub fn charge(s: Snapshot) -> ((), Option<Snapshot>) {
 }
 
 /// Phase 3 succeeded: the holder wrote the item into the slot.
+#[inline]
 pub fn allocated(s: Snapshot) -> ((), Option<Snapshot>) {
     debug_assert!(s.is_allocating(), "{s:?}");
     ((), Some(s.with(ALLOCATED)))
@@ -288,6 +322,7 @@ pub fn allocated(s: Snapshot) -> ((), Option<Snapshot>) {
 /// A holder without an item lets go: the get was cancelled, or `allocate`
 /// failed or panicked. `charged`: the holder also gives back its charge.
 /// Returns whether hold waiters must be woken.
+#[inline]
 pub fn unhold(s: Snapshot, charged: bool) -> (bool, Option<Snapshot>) {
     debug_assert!(
         s.is_held() && !s.is_handoff() && !s.is_allocated() && (s.is_charged() || !charged),
@@ -318,6 +353,7 @@ pub enum Put {
 
 /// A `Guard` is dropped. `hand_over`: gets are waiting for capacity, so release
 /// the item and hand its charge to them (fairness) rather than keep it idle.
+#[inline]
 pub fn put(s: Snapshot, hand_over: bool) -> (Put, Option<Snapshot>) {
     debug_assert!(s.is_held() && !s.is_handoff() && s.is_allocated(), "{s:?}");
     if hand_over || s.is_release_on_put() {
@@ -340,6 +376,7 @@ pub fn put(s: Snapshot, hand_over: bool) -> (Put, Option<Snapshot>) {
 
 /// `Guard::release`, or a put that releases: the holder takes the item out
 /// and lets go of the hold; the charge stays until the release returns.
+#[inline]
 pub fn release_held(s: Snapshot) -> (Put, Option<Snapshot>) {
     debug_assert!(s.is_held() && !s.is_handoff() && s.is_allocated(), "{s:?}");
     let releasing = s.without(ALLOCATED | RELEASE_ON_PUT).with(RELEASING);
@@ -362,6 +399,7 @@ pub enum Evict {
 
 /// An evictor took this resource's entry out of the idle set. `latest`: the
 /// entry's put time is the resource's latest (read after the state word).
+#[inline]
 pub fn evict(s: Snapshot, latest: bool) -> (Evict, Option<Snapshot>) {
     debug_assert!(s.is_queued(), "{s:?}");
     if !s.is_idle() {
@@ -389,6 +427,7 @@ pub enum Schedule {
 }
 
 /// `Resource::schedule_release`, and the last handle of a resource being dropped.
+#[inline]
 pub fn schedule_release(s: Snapshot) -> (Schedule, Option<Snapshot>) {
     if s.is_idle() {
         // QUEUED stays: the entry is still in the idle set, and evictors drop it.
@@ -404,12 +443,31 @@ pub fn schedule_release(s: Snapshot) -> (Schedule, Option<Snapshot>) {
 }
 
 /// A release returned: the resource is no longer allocated and owns no charge.
-pub fn released(s: Snapshot) -> ((), Option<Snapshot>) {
+/// Returns whether the holder waits for it (RELEASE_WAITER) and must be woken.
+#[inline]
+pub fn released(s: Snapshot) -> (bool, Option<Snapshot>) {
     debug_assert!(
         s.is_releasing() && s.is_charged() && !s.is_allocated(),
         "{s:?}"
     );
-    ((), Some(s.without(RELEASING | CHARGED)))
+    let waiter = s.has(RELEASE_WAITER);
+    (
+        waiter,
+        Some(s.without(RELEASING | CHARGED | RELEASE_WAITER)),
+    )
+}
+
+/// The holder of a resource whose previous item is still being released
+/// wants to wait for that release (its listener is registered). Returns
+/// whether it must wait: RELEASING is still set, and RELEASE_WAITER now is.
+#[inline]
+pub fn await_release(s: Snapshot) -> (bool, Option<Snapshot>) {
+    debug_assert!(s.is_held() && !s.is_allocated(), "{s:?}");
+    match (s.is_releasing(), s.has(RELEASE_WAITER)) {
+        (false, _) => (false, None),
+        (true, true) => (true, None),
+        (true, false) => (true, Some(s.with(RELEASE_WAITER))),
+    }
 }
 
 /// Applies `step` to `word` until its compare-and-swap succeeds (or it stores
@@ -469,6 +527,13 @@ mod tests {
         let (out, s) = apply(s, |s| put(s, false));
         assert_eq!(out, Put::Idle { push: false });
         assert_eq!(s, Snapshot(IDLE.0 + PUT_ONE));
+    }
+
+    #[test]
+    fn the_fast_path_takes_only_an_idle_item() {
+        assert_eq!(take_idle(IDLE), (true, Some(IDLE.with(HELD))));
+        assert_eq!(take_idle(Snapshot::NEW), (false, None));
+        assert_eq!(take_idle(IDLE.with(HELD)), (false, None));
     }
 
     #[test]
@@ -547,9 +612,20 @@ mod tests {
         let (out, s) = apply(in_use.with(RELEASE_ON_PUT), |s| put(s, false));
         assert_eq!(out, Put::Release);
         assert_eq!(s, Snapshot(CHARGED | RELEASING | QUEUED));
-        let ((), s) = apply(s, released);
-        assert_eq!(s, Snapshot(QUEUED));
+        let (waiter, s) = apply(s, released);
+        assert_eq!((waiter, s), (false, Snapshot(QUEUED)));
         assert_eq!(put(in_use, true).0, Put::Release);
+    }
+
+    #[test]
+    fn a_holder_waits_for_its_release_and_the_releaser_wakes_it() {
+        let releasing = Snapshot(HELD | CHARGED | RELEASING);
+        let (wait, s) = apply(releasing, await_release);
+        assert_eq!((wait, s), (true, releasing.with(RELEASE_WAITER)));
+        assert_eq!(await_release(s), (true, None));
+        let (waiter, s) = apply(s, released);
+        assert_eq!((waiter, s), (true, Snapshot(HELD)));
+        assert_eq!(await_release(s), (false, None));
     }
 
     #[test]

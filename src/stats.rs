@@ -1,7 +1,9 @@
 //! `Stats`, and the counters the pool keeps to report them exactly without a
 //! shared counter on the hot path.
 
-use crate::sync::{AtomicUsize, Ordering};
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{AtomicIsize, Ordering};
 
 /// A snapshot of a pool's occupancy, from [`Pool::stats`](crate::Pool::stats).
 ///
@@ -48,47 +50,114 @@ pub struct Stats {
     pub releasing: usize,
 }
 
+/// How many stripes the counters have: enough for the cores of a large
+/// machine, so that allocations and releases on different cores rarely write
+/// the same cache line.
+#[cfg(not(loom))]
+const STRIPES: usize = 16;
+#[cfg(loom)]
+const STRIPES: usize = 2;
+
+/// Which count a change is to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Count {
+    /// Items in slots: idle or in use.
+    Allocated,
+    /// `allocate` calls in progress.
+    Allocating,
+    /// `release` calls in progress.
+    Releasing,
+}
+
+/// One thread's share of the counts (a stripe may be shared by threads).
+#[derive(Default)]
+struct Stripe {
+    allocated: AtomicIsize,
+    allocating: AtomicIsize,
+    releasing: AtomicIsize,
+}
+
+impl Stripe {
+    fn count(&self, count: Count) -> &AtomicIsize {
+        match count {
+            Count::Allocated => &self.allocated,
+            Count::Allocating => &self.allocating,
+            Count::Releasing => &self.releasing,
+        }
+    }
+}
+
 /// The counts behind [`Stats`], changed only when an item is allocated or
-/// released. The hot paths (a get of an idle item, a put) change none of them:
+/// released, each change on the current thread's stripe; reading sums the
+/// stripes. The hot paths (a get of an idle item, a put) change none of them:
 /// the idle count is derived from the idle set when asked for.
 pub(crate) struct Counters {
-    /// Items in slots: idle or in use.
-    pub(crate) allocated: AtomicUsize,
-    /// `allocate` calls in progress.
-    pub(crate) allocating: AtomicUsize,
-    /// `release` calls in progress.
-    pub(crate) releasing: AtomicUsize,
+    stripes: [CachePadded<Stripe>; STRIPES],
 }
 
 impl Counters {
     pub(crate) fn new() -> Self {
         Self {
-            allocated: AtomicUsize::new(0),
-            allocating: AtomicUsize::new(0),
-            releasing: AtomicUsize::new(0),
+            stripes: core::array::from_fn(|_| CachePadded::default()),
         }
+    }
+
+    fn stripe(&self) -> &Stripe {
+        &self.stripes[stripe_index() % STRIPES]
+    }
+
+    /// One more of `count`.
+    pub(crate) fn add(&self, count: Count) {
+        self.stripe().count(count).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One less of `count`.
+    pub(crate) fn remove(&self, count: Count) {
+        self.stripe().count(count).fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// One item moves from `from` to `to`.
+    pub(crate) fn shift(&self, from: Count, to: Count) {
+        let stripe = self.stripe();
+        stripe.count(from).fetch_sub(1, Ordering::Relaxed);
+        stripe.count(to).fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn total(&self, count: Count) -> usize {
+        let sum: isize = self
+            .stripes
+            .iter()
+            .map(|stripe| stripe.count(count).load(Ordering::Relaxed))
+            .sum();
+        sum.max(0) as usize
     }
 
     /// The stats, given the number of idle items.
     pub(crate) fn stats(&self, max: usize, idle: usize) -> Stats {
-        let allocating = self.allocating.load(Ordering::Relaxed);
-        let allocated = self.allocated.load(Ordering::Relaxed);
+        let allocating = self.total(Count::Allocating);
         Stats {
             max,
-            in_use: allocating + allocated.saturating_sub(idle),
+            in_use: allocating + self.total(Count::Allocated).saturating_sub(idle),
             idle,
             allocating,
-            releasing: self.releasing.load(Ordering::Relaxed),
+            releasing: self.total(Count::Releasing),
         }
     }
 }
 
-/// Adds one to a cold-path counter.
-pub(crate) fn increment(counter: &AtomicUsize) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
+/// This thread's stripe: threads are numbered in the order they first count.
+fn stripe_index() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 
-/// Takes one from a cold-path counter.
-pub(crate) fn decrement(counter: &AtomicUsize) {
-    counter.fetch_sub(1, Ordering::Relaxed);
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    INDEX.with(|index| {
+        if index.get() == usize::MAX {
+            index.set(NEXT.fetch_add(1, StdOrdering::Relaxed));
+        }
+        index.get()
+    })
 }

@@ -16,7 +16,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use resourcepool::__private::state::{
     self, Evict, Hold, Leave, Put, Schedule, Snapshot, Waiter, ALLOCATED, CHARGED, HANDOFF, HELD,
-    HOLD_WAITERS_SHIFT, PUTS_SHIFT, QUEUED, RELEASE_ON_PUT, RELEASING,
+    HOLD_WAITERS_SHIFT, PUTS_SHIFT, QUEUED, RELEASE_ON_PUT, RELEASE_WAITER, RELEASING,
 };
 
 /// How a get stands in the hold-waiter count when it calls `hold`.
@@ -57,6 +57,8 @@ enum Request {
     },
     ScheduleRelease,
     Released,
+    TakeIdle,
+    AwaitRelease,
 }
 
 /// Where the resource's item is.
@@ -83,6 +85,8 @@ struct Model {
     phase: Phase,
     queued: bool,
     release_on_put: bool,
+    /// The holder waits for the release in flight.
+    release_waiter: bool,
     /// Puts that left the item idle, modulo 2^16.
     puts: u16,
     hold_waiters: u32,
@@ -109,6 +113,7 @@ impl Model {
         phase: Phase::Unallocated,
         queued: false,
         release_on_put: false,
+        release_waiter: false,
         puts: 0,
         hold_waiters: 0,
     };
@@ -127,6 +132,7 @@ impl Model {
             | phase_bits
             | flag(self.queued, QUEUED)
             | flag(self.release_on_put, RELEASE_ON_PUT)
+            | flag(self.release_waiter, RELEASE_WAITER)
             | (u64::from(self.puts) << PUTS_SHIFT)
             | (u64::from(self.hold_waiters) << HOLD_WAITERS_SHIFT)
     }
@@ -163,6 +169,12 @@ impl Model {
             Request::Evict { .. } => self.queued,
             Request::ScheduleRelease => true,
             Request::Released => self.phase == Phase::Releasing,
+            Request::TakeIdle => true,
+            // A holder without an item, before it looks for capacity.
+            Request::AwaitRelease => {
+                self.has_active_holder()
+                    && matches!(self.phase, Phase::Unallocated | Phase::Releasing)
+            }
         }
     }
 
@@ -287,9 +299,36 @@ impl Model {
         }
     }
 
-    fn released(&mut self) -> Expected<()> {
+    fn released(&mut self) -> Expected<bool> {
         self.phase = Phase::Unallocated;
-        stored(())
+        stored(std::mem::take(&mut self.release_waiter))
+    }
+
+    fn take_idle(&mut self) -> Expected<bool> {
+        if self.is_idle() {
+            self.held = true;
+            stored(true)
+        } else {
+            Expected {
+                outcome: false,
+                stores: false,
+            }
+        }
+    }
+
+    fn await_release(&mut self) -> Expected<bool> {
+        if self.phase != Phase::Releasing {
+            return Expected {
+                outcome: false,
+                stores: false,
+            };
+        }
+        let stores = !self.release_waiter;
+        self.release_waiter = true;
+        Expected {
+            outcome: true,
+            stores,
+        }
     }
 
     /// What the protocol keeps true in every reachable state.
@@ -314,6 +353,10 @@ impl Model {
         assert!(
             !self.handoff || self.hold_waiters > 0,
             "a handoff with nobody to take it: {self:?}"
+        );
+        assert!(
+            !self.release_waiter || self.phase == Phase::Releasing,
+            "a release waiter without a release: {self:?}"
         );
     }
 }
@@ -456,6 +499,14 @@ fuzz_target!(|input: Input| {
             Request::Released => {
                 let expected = model.released();
                 apply(&word, request, expected, state::released);
+            }
+            Request::TakeIdle => {
+                let expected = model.take_idle();
+                apply(&word, request, expected, state::take_idle);
+            }
+            Request::AwaitRelease => {
+                let expected = model.await_release();
+                apply(&word, request, expected, state::await_release);
             }
         }
         let now = word.load(Ordering::Relaxed);

@@ -297,7 +297,8 @@ fn hold_waiter_leaves_while_the_holder_hands_over() {
 
 /// An evictor's release returns while the resource's own get is waiting for it:
 /// the get sees RELEASING until `released`, and the slot the evictor emptied
-/// is the get's only after that.
+/// is the get's only after that. A get that decided to wait (`await_release`
+/// set RELEASE_WAITER) is always the releaser's to wake: no lost wakeup.
 #[test]
 fn own_get_waits_for_the_release_of_its_evicted_item() {
     loom::model(|| {
@@ -306,21 +307,21 @@ fn own_get_waits_for_the_release_of_its_evicted_item() {
             let word = word.clone();
             thread::spawn(move || {
                 word.touch_item();
-                let ((), _) = transition(&word.state, state::released);
+                transition(&word.state, state::released).0
             })
         };
         let (hold, _) = transition(&word.state, |s| state::hold(s, Waiter::No));
         assert_eq!(hold, Hold::Taken { idle: false });
-        loop {
-            if !word.now().is_releasing() {
-                break;
-            }
+        let (waits, _) = transition(&word.state, state::await_release);
+        while word.now().is_releasing() {
+            assert!(waits, "waiting for a release nobody will announce");
             thread::yield_now();
         }
         let ((), _) = transition(&word.state, state::charge);
         word.touch_item();
         let ((), _) = transition(&word.state, state::allocated);
-        releaser.join().unwrap();
+        let woken = releaser.join().unwrap();
+        assert_eq!(woken, waits, "the releaser wakes exactly a get that waits");
         let end = word.now();
         assert!(
             end.is_held() && end.is_allocated() && end.is_charged(),
