@@ -58,10 +58,10 @@
 //! charges, touched only when an item is allocated or released.
 //!
 //! Eviction is **exact LRU**: the evicted resource is the idle one whose latest
-//! put is the earliest. A resource's first put adds an entry to the pool's idle
-//! set (a lock-free queue feeding a heap ordered by put time); later puts only
-//! record their time in the resource. An evictor, under a lock that puts never
-//! take, pops the earliest entry and, if the resource was put again since,
+//! put is the earliest. A resource's first put after an allocation adds an
+//! entry to the pool's idle set (a heap ordered by put time, under a lock);
+//! later puts only record their time in the resource, without a lock. An
+//! evictor pops the earliest entry and, if the resource was put again since,
 //! puts the entry back with its newer time. Eviction costs O(log n) in the
 //! number of allocated resources, whatever the number of resources.
 //!
