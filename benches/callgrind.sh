@@ -7,7 +7,8 @@
 #   bash benches/callgrind.sh [--cache] s1 [SYSTEM...]    S1: resourcepool async-lock tokio deadpool go-port
 #   bash benches/callgrind.sh [--cache] s3|s4|s5 [SYSTEM...]    on one thread: resourcepool go-port
 #
-# About a minute for s1; s4 builds 1,000,000 resources per run, a few minutes.
+# About 15 s for s1, 5 s for s3, 12 s for s5; s4 builds 1,000,000 resources per
+# run, about 40 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=no
