@@ -114,13 +114,18 @@ impl IdleSet {
 
     /// Adds the entry of a resource whose put just set its QUEUED bit.
     pub(crate) fn insert(&self, put_time: u64, resource: Weak<dyn Victim>) {
-        self.entries.fetch_add(1, Ordering::Relaxed);
+        self.entries.fetch_add(1, Ordering::SeqCst);
         self.lock().push(Entry { put_time, resource });
     }
 
     /// Finds the least recently put idle resource and claims it for eviction.
     /// The caller then calls its `release_evicted`.
     pub(crate) fn take_least_recently_used(&self) -> Option<Arc<dyn Victim>> {
+        // An insert counts its entry before it adds it, and wakes waiters after
+        // (`PoolInner::push_idle`): a waiter that sees no entry here is woken.
+        if self.entries.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
         // Handles to drop once the lock is released: dropping the last handle
         // of a resource releases its item, which runs the manager's code.
         let mut retired = Vec::new();
