@@ -33,6 +33,14 @@
 //! others make progress. If the last waiter leaves, unclaimed grants turn back
 //! into free charges, and so does a grant whose notification found every
 //! waiter already notified (no notification is then on its way for it).
+//!
+//! Each grant thus has a notification on its way, and a waiter that leaves
+//! with a notification it did not use (cancelled, dropped, or served another
+//! way) gives the grant it may have been for again: to the next waiter not yet
+//! notified, or back to the pool if there is none. event-listener's own passing
+//! on of a dropped listener's notification is not enough: with every other
+//! waiter already notified it reaches no one, and the grant would sit unclaimed
+//! while later gets, which may not claim grants, sleep.
 
 use core::fmt;
 use core::future::Future;
@@ -40,7 +48,7 @@ use core::pin::Pin;
 use std::sync::{Arc, Weak};
 
 use crossbeam_utils::CachePadded;
-use event_listener::{Event, IntoNotification};
+use event_listener::{Event, EventListener, IntoNotification, Listener};
 
 use crate::idle::{IdleSet, Victim};
 use crate::manager::AllocateRelease;
@@ -208,20 +216,19 @@ impl PoolInner {
         if self.try_take_capacity(false) {
             return Ok(());
         }
-        let mut listener = self.capacity.listen();
-        let _registered = Registration::new(self);
+        let mut wait = CapacityWait::new(self);
         let mut woken = false;
         loop {
             if self.try_take_capacity(woken) {
                 return Ok(());
             }
-            listen_or_cancel(&mut listener, cancel.as_mut()).await?;
+            wait.sleep(cancel.as_mut()).await?;
             woken = true;
             // Look once before listening again: most wakeups find capacity.
             if self.try_take_capacity(woken) {
                 return Ok(());
             }
-            listener = self.capacity.listen();
+            wait.listen();
         }
     }
 
@@ -296,6 +303,18 @@ impl PoolInner {
         }
     }
 
+    /// A waiter leaves with a notification it did not use. If a grant is
+    /// outstanding, the notification may have been for it: the grant is given
+    /// again, to the next waiter or back to the pool. Otherwise it was for a free
+    /// charge or an idle entry, and another waiter is woken to look.
+    fn pass_on(&self) {
+        if self.claim_grant() {
+            self.free_charge();
+        } else {
+            self.wake_a_waiter();
+        }
+    }
+
     /// The second half of the handshake in the module docs.
     fn wake_a_waiter(&self) {
         fence(Ordering::SeqCst);
@@ -305,24 +324,57 @@ impl PoolInner {
     }
 }
 
-/// A get counted in `waiters`. Leaving (with capacity, cancelled, or
-/// unwinding) uncounts it, and the last waiter to leave returns unclaimed grants.
-struct Registration<'a>(&'a PoolInner);
+/// A get waiting for capacity: its listener on `capacity`, and its count in
+/// `waiters`. Leaving (with capacity, cancelled, or unwinding) uncounts it; the
+/// last waiter to leave returns unclaimed grants; and a notification it
+/// received but did not use is passed on by hand (see `pass_on`).
+struct CapacityWait<'a> {
+    pool: &'a PoolInner,
+    /// `None` between a wakeup and the next `listen`.
+    listener: Option<EventListener>,
+}
 
-impl<'a> Registration<'a> {
+impl<'a> CapacityWait<'a> {
+    /// Listens, then joins `waiters`: a capacity maker that sees the count
+    /// notifies a listener that already exists.
     fn new(pool: &'a PoolInner) -> Self {
+        let listener = Some(pool.capacity.listen());
         pool.waiters.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        Registration(pool)
+        CapacityWait { pool, listener }
+    }
+
+    fn listen(&mut self) {
+        self.listener = Some(self.pool.capacity.listen());
+    }
+
+    /// Waits for a notification, which it consumes, or for `cancel`. Returns at
+    /// once if not listening; the caller looks for capacity either way.
+    async fn sleep<C: Future<Output = ()>>(
+        &mut self,
+        cancel: Pin<&mut C>,
+    ) -> Result<(), Cancelled> {
+        if let Some(listener) = &mut self.listener {
+            listen_or_cancel(listener, cancel).await?;
+            self.listener = None;
+        }
+        Ok(())
     }
 }
 
-impl Drop for Registration<'_> {
+impl Drop for CapacityWait<'_> {
     fn drop(&mut self) {
-        let pool = self.0;
+        let pool = self.pool;
+        // Taken out of the list without event-listener passing it on: that
+        // would reach only a listener not yet notified, and when there is none
+        // a grant would be left with no notification on its way for it.
+        let unused_notification = self.listener.take().is_some_and(Listener::discard);
         if pool.waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
             fence(Ordering::SeqCst);
             pool.return_grants();
+        }
+        if unused_notification {
+            pool.pass_on();
         }
     }
 }

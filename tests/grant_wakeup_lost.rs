@@ -1,10 +1,14 @@
-//! Regression found by `fuzz/fuzz_targets/pool_ops.rs` (its input is
-//! `fuzz/regressions/pool_ops/grant-wakeup-lost`).
+//! Regressions found by `fuzz/fuzz_targets/pool_ops.rs` (their inputs are in
+//! `fuzz/regressions/pool_ops/`): a capacity grant with no notification on its
+//! way for it, while a get that may not claim it sleeps. "A waiter is never
+//! left asleep while a charge or an idle victim is available."
 //!
-//! Two puts hand their charges to the capacity waiters while only one waiter
-//! listens: the second grant's notification reaches no one. A get that starts
-//! waiting afterwards must still be woken once a charge is free ("a waiter is
-//! never left asleep while a charge or an idle victim is available").
+//! - `grant-wakeup-lost`: two puts hand their charges to the capacity waiters
+//!   while only one waiter listens, so the second grant's notification reaches
+//!   no one.
+//! - `notified-waiter-leaves`: a waiter notified for a grant is dropped while
+//!   every other waiter is already notified, so event-listener's passing on of
+//!   its notification reaches no one.
 
 mod common;
 
@@ -59,6 +63,52 @@ fn a_get_that_starts_waiting_after_two_grants_is_woken_for_the_second() {
                 "a waiter is left asleep while a charge is available"
             );
             match second_poller.poll(second.as_mut()) {
+                Poll::Ready(got) => got.unwrap(),
+                Poll::Pending => panic!("woken, yet no charge for it"),
+            }
+        }
+    };
+    assert_eq!(pool.stats().in_use, 2);
+}
+
+#[test]
+fn a_grant_whose_notified_waiter_is_dropped_reaches_a_later_get() {
+    let pool = Pool::new(2);
+    let resources: Vec<_> = (0..4).map(|_| pool.create(Conn)).collect();
+    let pollers = [Poller::new(), Poller::new(), Poller::new()];
+
+    let mut held = Vec::new();
+    for resource in &resources[..2] {
+        match poll_by_hand(pin!(resource.get())) {
+            Poll::Ready(Ok(guard)) => held.push(guard),
+            _ => panic!("a free charge"),
+        }
+    }
+    let mut dropped = Box::pin(resources[2].get());
+    let mut served = pin!(resources[3].get());
+    assert!(pollers[0].poll(dropped.as_mut()).is_pending());
+    assert!(pollers[1].poll(served.as_mut()).is_pending());
+    // Each release grants its charge to one waiter, in the order they listen.
+    for guard in held {
+        guard.release().unwrap();
+    }
+    assert!(pollers[0].wakes() > 0 && pollers[1].wakes() > 0);
+    // Every other waiter is notified already: the grant `dropped` was woken
+    // for must still go somewhere.
+    drop(dropped);
+    let mut later = pin!(resources[0].get());
+    let later_at_once = pollers[2].poll(later.as_mut());
+    let Poll::Ready(Ok(_served_guard)) = pollers[1].poll(served.as_mut()) else {
+        panic!("the second waiter claims its grant");
+    };
+    let _later_guard = match later_at_once {
+        Poll::Ready(got) => got.unwrap(),
+        Poll::Pending => {
+            assert!(
+                pollers[2].wakes() > 0,
+                "a waiter is left asleep while a charge is available"
+            );
+            match pollers[2].poll(later.as_mut()) {
                 Poll::Ready(got) => got.unwrap(),
                 Poll::Pending => panic!("woken, yet no charge for it"),
             }

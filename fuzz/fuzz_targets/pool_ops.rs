@@ -9,8 +9,9 @@
 //! nobody, so every wakeup a task sees comes from the crate.
 //!
 //! The model is sequential and exact: which waiter a notification reaches
-//! (event-listener's FIFO of listeners, a dropped notified listener passing its
-//! notification on), the hold handoff, the capacity grants of the fairness
+//! (event-listener's FIFO of listeners, a dropped notified hold listener
+//! passing its notification on, a leaving capacity waiter passing its own on by
+//! hand with a grant), the hold handoff, the capacity grants of the fairness
 //! rule, and exact LRU eviction from the idle set are all modelled as `src/`
 //! documents them. After every operation the outcome, `stats()`,
 //! `is_allocated()`, which items were released, and which tasks were woken
@@ -514,6 +515,12 @@ impl Listeners {
         notified
     }
 
+    /// The listener is dropped without passing its notification on; whether
+    /// it had one.
+    fn discard(&mut self, id: u64) -> bool {
+        self.entries.remove(self.position(id)).1
+    }
+
     /// The listener is dropped.
     fn drop_listener(&mut self, id: u64) {
         let (_, notified) = self.entries.remove(self.position(id));
@@ -782,13 +789,24 @@ impl Model {
         true
     }
 
-    /// A capacity waiter leaves: its `Registration`, then its listener.
-    fn leave_capacity_wait(&mut self, listener: u64) {
+    /// A capacity waiter leaves (`CapacityWait` dropped): its listener is
+    /// discarded, it leaves `waiters`, and a notification it did not use is
+    /// passed on by hand, with a grant if one is outstanding.
+    fn leave_capacity_wait(&mut self, listener: Option<u64>) {
+        let unused_notification =
+            listener.is_some_and(|listener| self.capacity_listeners.discard(listener));
         self.waiters -= 1;
         if self.waiters == 0 {
             self.return_grants();
         }
-        self.capacity_listeners.drop_listener(listener);
+        if unused_notification {
+            if self.grants > 0 {
+                self.grants -= 1;
+                self.free_charge();
+            } else {
+                self.wake_a_waiter();
+            }
+        }
     }
 
     // The hold, put and release.
@@ -952,21 +970,26 @@ impl Model {
         try_first: bool,
     ) -> Step {
         if try_first && self.try_take_capacity(woken) {
-            self.leave_capacity_wait(listener);
+            self.leave_capacity_wait(Some(listener));
             return self.allocate(task);
         }
         loop {
             if self.capacity_listeners.consume(listener) {
                 woken = true;
+                // Not listening until after this look.
+                if self.try_take_capacity(woken) {
+                    self.leave_capacity_wait(None);
+                    return self.allocate(task);
+                }
                 listener = self.capacity_listeners.listen(&mut self.next_listener_id);
                 if self.try_take_capacity(woken) {
-                    self.leave_capacity_wait(listener);
+                    self.leave_capacity_wait(Some(listener));
                     return self.allocate(task);
                 }
                 continue;
             }
             if self.cancel_is_ready(task) {
-                self.leave_capacity_wait(listener);
+                self.leave_capacity_wait(Some(listener));
                 self.unhold(self.tasks[task].resource, false);
                 return Step::Failed(ErrorKind::ResourceLimitExceeded);
             }
@@ -1058,7 +1081,7 @@ impl Model {
                 self.resources[index].hold_listeners.drop_listener(listener);
             }
             TaskState::WaitCapacity { listener, .. } => {
-                self.leave_capacity_wait(listener);
+                self.leave_capacity_wait(Some(listener));
                 self.unhold(index, false);
             }
             TaskState::Allocating { .. } => self.unhold(index, true),
