@@ -395,6 +395,52 @@ fn cancelled_get_passes_its_wakeup_on() {
     });
 }
 
+/// Two gets wait for capacity, and two releases grant each a charge: both are
+/// notified. One is dropped before it claims its grant, racing a get that
+/// starts waiting (and may not claim grants) and the other waiter claiming its
+/// own grant, which it keeps until the new get is served: the dropped get's
+/// grant must reach the new get. event-listener passes a dropped notification
+/// on only to a listener not yet notified, and here there may be none (found by
+/// fuzzing: `fuzz/regressions/pool_ops/notified-waiter-leaves`).
+#[test]
+fn dropped_notified_waiter_passes_its_grant_on() {
+    check(3, || {
+        let (pool, resources, tracker) = pool_with(2, 4);
+        let held: Vec<_> = resources[..2]
+            .iter()
+            .map(|resource| Held::new(block_on(resource.get()).unwrap()))
+            .collect();
+        let new_get_served = Arc::new(loom::sync::Notify::new());
+        let waiting_get = |resource: &Resource<Counting>| {
+            let resource = resource.clone();
+            let new_get_served = new_get_served.clone();
+            let mut get = Box::pin(async move {
+                let held = Held::new(resource.get().await.unwrap());
+                new_get_served.wait();
+                drop(held);
+            });
+            assert!(
+                block_on(poll_once(get.as_mut())).is_none(),
+                "a get took a charge held by a guard"
+            );
+            get
+        };
+        let dropped = waiting_get(&resources[2]);
+        let served = waiting_get(&resources[3]);
+        for guard in held {
+            guard.release();
+        }
+        let dropper = thread::spawn(move || drop(dropped));
+        let server = thread::spawn(move || block_on(served));
+        let guard = Held::new(block_on(resources[0].get()).unwrap());
+        new_get_served.notify();
+        drop(guard);
+        dropper.join().unwrap();
+        server.join().unwrap();
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
 /// A get and put of idle A race C's get evicting the least recently used idle
 /// resource, of A (put first) and B (put second). If A's get took its idle
 /// item, the evictor must take B: while A is held it is not idle, and once A
