@@ -6,7 +6,9 @@
 #
 # Installs cargo-fuzz if it is missing (an installed one is reused). The seed
 # corpus is copied to target/ci-corpus/ first, so the inputs a run finds do not
-# grow the checked-in one. A crash leaves its input in fuzz/artifacts/<target>/.
+# grow the checked-in one. A crash leaves its input in fuzz/artifacts/<target>/;
+# since CI keeps only the end of the log, the failure's message and its input
+# (base64) are printed again at the very end.
 set -euo pipefail
 seconds=${1:-60}
 cd "$(dirname "$0")"
@@ -32,8 +34,10 @@ for target in $(cargo +nightly fuzz list); do
     if [ -d regressions/"$target" ]; then
         inputs+=(regressions/"$target")
     fi
+    log=target/ci-$target.log
+    rm -f artifacts/"$target"/crash-* artifacts/"$target"/timeout-* artifacts/"$target"/oom-*
     if ! cargo +nightly fuzz run "$target" "${inputs[@]}" -- \
-        -max_total_time="$seconds" -timeout=10 -print_final_stats=1; then
+        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 2>&1 | tee "$log"; then
         failed+=("$target")
     fi
 done
@@ -41,6 +45,17 @@ done
 echo
 echo "fuzzing took $((SECONDS - started)) s"
 if [ ${#failed[@]} -gt 0 ]; then
+    for target in "${failed[@]}"; do
+        echo
+        echo "==> $target failed; its message:"
+        grep -m1 -A60 -E "panicked at|ERROR: libFuzzer" target/ci-$target.log || tail -40 target/ci-$target.log
+        for input in artifacts/"$target"/*; do
+            [ -f "$input" ] || continue
+            echo "==> $input, to reproduce: base64 -d > crash <<< '...' && cargo +nightly fuzz run $target crash"
+            base64 -w0 "$input"
+            echo
+        done
+    done
     echo "FAILED: ${failed[*]} (inputs in fuzz/artifacts/)"
     exit 1
 fi
