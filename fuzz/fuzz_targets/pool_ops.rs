@@ -501,6 +501,14 @@ impl Listeners {
             .expect("the model lost a listener")
     }
 
+    /// How many listeners are notified and not yet polled.
+    fn notified(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|&&(_, notified)| notified)
+            .count()
+    }
+
     fn is_notified(&self, id: u64) -> bool {
         self.entries[self.position(id)].1
     }
@@ -1395,6 +1403,16 @@ impl Run {
     /// SPEC: at most one guard per resource, and no waiter is left asleep
     /// while what it waits for is available.
     fn check_liveness(&self, stats: &Stats) {
+        // The design's reason for the rule below: each grant has a
+        // notification on its way to a capacity waiter, which claims a grant
+        // first once woken (only a get that has slept may claim one).
+        let notified = self.model.capacity_listeners.notified();
+        assert!(
+            self.model.grants <= notified,
+            "{} grants and only {notified} notifications on their way\n{}",
+            self.model.grants,
+            self.history()
+        );
         let tasks = &self.actual.tasks;
         let woken_waiter = |waits: &dyn Fn(&ModelTask) -> bool| {
             (0..tasks.len()).any(|t| waits(&self.model.tasks[t]) && self.actual.was_woken(t))
