@@ -14,10 +14,22 @@
 //! The first idle resource whose entry is up to date has the earliest latest
 //! put of all idle resources: it is the least recently used.
 //!
+//! An evictor, still holding the heap's lock, also queues its own resource
+//! *ahead* of the put that will follow its allocation: it takes a time from
+//! the clock, stores it as the resource's put time and adds the entry (unless
+//! the resource has one already). That put then keeps the entry and takes no
+//! lock, so an evicting get locks the heap once rather than twice. The order
+//! stays exact, because an entry's time is never later than its resource's
+//! latest put time: the put keeps the time taken ahead only if no other put
+//! took one since (see `put_time`), and otherwise its newer time makes the
+//! entry stale, to be re-filed. Until the put, the resource is not idle, so
+//! an evictor that reaches its entry first drops it (and the put adds a new
+//! one).
+//!
 //! The entries sit in a binary heap ordered by put time, under a mutex taken
-//! by evictors, by the first put after an allocation (which adds the entry:
-//! a cold path, right after `allocate`), and by `Pool::stats` and the sweep of
-//! dead entries. A get of an idle item and the puts that keep their entry
+//! by evictors, by the first put after an allocation that did not evict
+//! (which adds the entry: a cold path, right after `allocate`), and by
+//! `Pool::stats` and the sweep of dead entries. A get of an idle item and the puts that keep their entry
 //! never take it. No user code runs under it. (A lock-free queue of new
 //! entries in front of the heap was measured: it cost more instructions per
 //! eviction than the lock it saved.)
@@ -43,6 +55,14 @@ pub(crate) trait Victim: Send + Sync {
     /// Releases the item claimed by `evict`. Its charge then belongs to the
     /// caller (or is freed, if `release` panics).
     fn release_evicted(&self);
+}
+
+/// An evictor's own resource, which it queues ahead of its first put.
+pub(crate) trait QueueAhead {
+    /// Applies [`state::queue_ahead`](crate::state::queue_ahead); if that set
+    /// QUEUED, stores `put_time` as the resource's put time and returns the
+    /// handle for its entry.
+    fn queue_ahead(&self, put_time: u64) -> Option<Weak<dyn Victim>>;
 }
 
 /// One resource's place in the idle set.
@@ -118,9 +138,13 @@ impl IdleSet {
         self.lock().push(Entry { put_time, resource });
     }
 
-    /// Finds the least recently put idle resource and claims it for eviction.
-    /// The caller then calls its `release_evicted`.
-    pub(crate) fn take_least_recently_used(&self) -> Option<Arc<dyn Victim>> {
+    /// Finds the least recently put idle resource and claims it for eviction,
+    /// and queues the evictor's resource `own` ahead (see the module docs).
+    /// The caller then calls the victim's `release_evicted`.
+    pub(crate) fn take_least_recently_used(
+        &self,
+        own: &(dyn QueueAhead + Sync),
+    ) -> Option<Arc<dyn Victim>> {
         // An insert counts its entry before it adds it, and wakes waiters after
         // (`PoolInner::push_idle`): a waiter that sees no entry here is woken.
         if self.entries.load(Ordering::SeqCst) == 0 {
@@ -139,7 +163,18 @@ impl IdleSet {
                 };
                 match resource.evict(entry.put_time) {
                     Evict::Claimed => {
-                        self.entries.fetch_sub(1, Ordering::Relaxed);
+                        // The evictor's entry takes the victim's place (and
+                        // count), or, if it has one already, the count drops.
+                        let put_time = self.clock.fetch_add(1, Ordering::Relaxed);
+                        match own.queue_ahead(put_time) {
+                            Some(entry) => heap.push(Entry {
+                                put_time,
+                                resource: entry,
+                            }),
+                            None => {
+                                self.entries.fetch_sub(1, Ordering::Relaxed);
+                            }
+                        }
                         break Some(resource);
                     }
                     Evict::Stale => heap.push(Entry {

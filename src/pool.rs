@@ -22,7 +22,11 @@
 //! put hands its charge over (below). A put of a resource that keeps its entry
 //! (the hot path) needs no check: a waiter's look at the idle set (under its
 //! lock, every entry) either found that resource idle, or found it held and
-//! cleared QUEUED, and then the resource's next put adds an entry.
+//! cleared QUEUED, and then the resource's next put adds an entry. That holds
+//! for an entry an evictor queued ahead for its own resource too (see
+//! `idle.rs`): it is added under the same lock as the eviction, so a waiter's
+//! look either came before it, and the argument above applies to the
+//! victim's entry, or came after, and found the new entry.
 //!
 //! # Fairness
 //!
@@ -50,7 +54,7 @@ use std::sync::{Arc, Weak};
 use crossbeam_utils::CachePadded;
 use event_listener::{Event, EventListener, IntoNotification, Listener};
 
-use crate::idle::{IdleSet, Victim};
+use crate::idle::{IdleSet, QueueAhead, Victim};
 use crate::manager::AllocateRelease;
 use crate::resource::Resource;
 use crate::stats::{Counters, Stats};
@@ -211,21 +215,22 @@ impl PoolInner {
     /// `cancel` completes.
     pub(crate) async fn acquire_capacity<C: Future<Output = ()>>(
         &self,
+        own: &(dyn QueueAhead + Sync),
         mut cancel: Pin<&mut C>,
     ) -> Result<(), Cancelled> {
-        if self.try_take_capacity(false) {
+        if self.try_take_capacity(own, false) {
             return Ok(());
         }
         let mut wait = CapacityWait::new(self);
         let mut woken = false;
         loop {
-            if self.try_take_capacity(woken) {
+            if self.try_take_capacity(own, woken) {
                 return Ok(());
             }
             wait.sleep(cancel.as_mut()).await?;
             woken = true;
             // Look once before listening again: most wakeups find capacity.
-            if self.try_take_capacity(woken) {
+            if self.try_take_capacity(own, woken) {
                 return Ok(());
             }
             wait.listen();
@@ -233,8 +238,8 @@ impl PoolInner {
     }
 
     /// A grant (only for a get that has slept), a free charge, or an idle victim.
-    fn try_take_capacity(&self, may_claim_grant: bool) -> bool {
-        (may_claim_grant && self.claim_grant()) || self.take_free_charge() || self.evict_one()
+    fn try_take_capacity(&self, own: &(dyn QueueAhead + Sync), may_claim_grant: bool) -> bool {
+        (may_claim_grant && self.claim_grant()) || self.take_free_charge() || self.evict_one(own)
     }
 
     fn take_free_charge(&self) -> bool {
@@ -255,8 +260,8 @@ impl PoolInner {
 
     /// Evicts the least recently used idle resource, if there is one: its
     /// item is released and its charge is now the caller's.
-    fn evict_one(&self) -> bool {
-        match self.idle.take_least_recently_used() {
+    fn evict_one(&self, own: &(dyn QueueAhead + Sync)) -> bool {
+        match self.idle.take_least_recently_used(own) {
             Some(victim) => {
                 victim.release_evicted();
                 true

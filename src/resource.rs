@@ -10,7 +10,7 @@ use event_listener::{Event, IntoNotification};
 
 use crate::error::Error;
 use crate::guard::Guard;
-use crate::idle::{Victim, NEVER_PUT};
+use crate::idle::{QueueAhead, Victim, NEVER_PUT};
 use crate::manager::AllocateRelease;
 use crate::pool::{Pool, PoolInner};
 use crate::slot::Slot;
@@ -410,7 +410,7 @@ impl<M: AllocateRelease> Resource<M> {
             .await
             .map_err(|Cancelled| Error::ResourceLimitExceeded)?;
         self.pool_inner()
-            .acquire_capacity(cancel)
+            .acquire_capacity(self, cancel)
             .await
             .map_err(|Cancelled| Error::ResourceLimitExceeded)?;
         let ((), _) = transition(&self.inner.state, state::charge);
@@ -584,6 +584,16 @@ impl<M: AllocateRelease> Drop for Released<'_, M> {
         if waiter {
             shared.release_done.notify(usize::MAX);
         }
+    }
+}
+
+impl<M: AllocateRelease> QueueAhead for Resource<M> {
+    fn queue_ahead(&self, put_time: u64) -> Option<Weak<dyn Victim>> {
+        if !transition(&self.inner.state, state::queue_ahead).0 {
+            return None;
+        }
+        self.inner.put_time.store(put_time, Ordering::Relaxed);
+        Some(Arc::downgrade(&self.inner) as Weak<Shared<M>>)
     }
 }
 

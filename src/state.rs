@@ -414,6 +414,20 @@ pub fn evict(s: Snapshot, latest: bool) -> (Evict, Option<Snapshot>) {
     }
 }
 
+/// An evictor that holds its own resource (not allocated) queues it ahead of
+/// its first put, under the idle set's lock: sets QUEUED if it was clear.
+/// Returns whether it did; the caller then adds the entry, and the put that
+/// follows the allocation finds QUEUED set and takes no lock.
+#[inline]
+pub fn queue_ahead(s: Snapshot) -> (bool, Option<Snapshot>) {
+    debug_assert!(s.is_held() && !s.is_allocated(), "{s:?}");
+    if s.is_queued() {
+        (false, None)
+    } else {
+        (true, Some(s.with(QUEUED)))
+    }
+}
+
 /// What [`schedule_release`] decided.
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -639,6 +653,20 @@ mod tests {
             (out, s),
             (Evict::NotIdle, Snapshot(HELD | CHARGED | ALLOCATED))
         );
+    }
+
+    #[test]
+    fn an_evictor_queues_its_own_resource_ahead_only_once() {
+        let holder = Snapshot(HELD);
+        let (queued, s) = apply(holder, queue_ahead);
+        assert_eq!((queued, s), (true, Snapshot(HELD | QUEUED)));
+        assert_eq!(queue_ahead(s), (false, None));
+        // Its first put then keeps the entry made ahead.
+        let ((), s) = apply(s, charge);
+        let ((), s) = apply(s, allocated);
+        let (out, s) = apply(s, |s| put(s, false));
+        assert_eq!(out, Put::Idle { push: false });
+        assert!(s.is_idle() && s.is_queued());
     }
 
     #[test]
