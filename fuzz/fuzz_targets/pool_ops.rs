@@ -745,7 +745,8 @@ impl Model {
         }
     }
 
-    fn try_take_capacity(&mut self, may_claim_grant: bool) -> bool {
+    /// For a get of resource `own`.
+    fn try_take_capacity(&mut self, own: usize, may_claim_grant: bool) -> bool {
         if may_claim_grant && self.grants > 0 {
             self.grants -= 1;
             return true;
@@ -754,14 +755,15 @@ impl Model {
             self.used += 1;
             return true;
         }
-        self.evict_one()
+        self.evict_one(own)
     }
 
     /// Exact LRU: takes entries, earliest put time first, until an idle
     /// resource whose entry is for its latest put is claimed. An entry of a
     /// resource put again since goes back with the newer time; an entry of a
-    /// resource that is not idle is dropped.
-    fn evict_one(&mut self) -> bool {
+    /// resource that is not idle is dropped. The evicting get's resource `own`
+    /// is queued ahead of its first put, unless it has an entry already.
+    fn evict_one(&mut self, own: usize) -> bool {
         let mut victim = None;
         while let Some(earliest) = (0..self.idle_set.len()).min_by_key(|&i| self.idle_set[i].0) {
             let (entry_time, index) = self.idle_set.swap_remove(earliest);
@@ -790,6 +792,14 @@ impl Model {
         let Some(index) = victim else {
             return false;
         };
+        let put_time = self.clock;
+        self.clock += 1;
+        let evictor = &mut self.resources[own];
+        if !evictor.queued {
+            evictor.queued = true;
+            evictor.put_time = put_time;
+            self.idle_set.push((put_time, own));
+        }
         let serial = self.resources[index].serial();
         // An evicted item's release error goes nowhere; its charge is ours.
         self.release(index, serial);
@@ -960,7 +970,7 @@ impl Model {
     }
 
     fn acquire_capacity(&mut self, task: usize) -> Step {
-        if self.try_take_capacity(false) {
+        if self.try_take_capacity(self.tasks[task].resource, false) {
             return self.allocate(task);
         }
         let listener = self.capacity_listeners.listen(&mut self.next_listener_id);
@@ -977,7 +987,7 @@ impl Model {
         mut woken: bool,
         try_first: bool,
     ) -> Step {
-        if try_first && self.try_take_capacity(woken) {
+        if try_first && self.try_take_capacity(self.tasks[task].resource, woken) {
             self.leave_capacity_wait(Some(listener));
             return self.allocate(task);
         }
@@ -985,12 +995,12 @@ impl Model {
             if self.capacity_listeners.consume(listener) {
                 woken = true;
                 // Not listening until after this look.
-                if self.try_take_capacity(woken) {
+                if self.try_take_capacity(self.tasks[task].resource, woken) {
                     self.leave_capacity_wait(None);
                     return self.allocate(task);
                 }
                 listener = self.capacity_listeners.listen(&mut self.next_listener_id);
-                if self.try_take_capacity(woken) {
+                if self.try_take_capacity(self.tasks[task].resource, woken) {
                     self.leave_capacity_wait(Some(listener));
                     return self.allocate(task);
                 }

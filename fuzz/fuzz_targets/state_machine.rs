@@ -59,6 +59,7 @@ enum Request {
     Released,
     TakeIdle,
     AwaitRelease,
+    QueueAhead,
 }
 
 /// Where the resource's item is.
@@ -175,6 +176,8 @@ impl Model {
                 self.has_active_holder()
                     && matches!(self.phase, Phase::Unallocated | Phase::Releasing)
             }
+            // An evictor, for its own resource, once its release is over.
+            Request::QueueAhead => self.has_active_holder() && self.phase == Phase::Unallocated,
         }
     }
 
@@ -314,6 +317,17 @@ impl Model {
                 stores: false,
             }
         }
+    }
+
+    fn queue_ahead(&mut self) -> Expected<bool> {
+        if self.queued {
+            return Expected {
+                outcome: false,
+                stores: false,
+            };
+        }
+        self.queued = true;
+        stored(true)
     }
 
     fn await_release(&mut self) -> Expected<bool> {
@@ -507,6 +521,10 @@ fuzz_target!(|input: Input| {
             Request::AwaitRelease => {
                 let expected = model.await_release();
                 apply(&word, request, expected, state::await_release);
+            }
+            Request::QueueAhead => {
+                let expected = model.queue_ahead();
+                apply(&word, request, expected, state::queue_ahead);
             }
         }
         let now = word.load(Ordering::Relaxed);
