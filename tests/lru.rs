@@ -1,5 +1,5 @@
-//! Eviction order. The crate uses CLOCK (second chance); SPEC.md promises, and
-//! these tests check, only what exact LRU and CLOCK share:
+//! Eviction order. The crate uses exact LRU; SPEC.md promises, and these tests
+//! check, only what exact LRU and CLOCK (second chance) share:
 //! (a) among idle resources nobody has got since their put, the earliest put is
 //!     evicted first;
 //! (b) a resource got and put again is evicted after every idle resource whose
@@ -187,5 +187,34 @@ fn a_resource_allocated_afresh_after_schedule_release_is_ordered_by_its_new_put(
         scenario.use_once(&resources[2]);
         scenario.released.lock().unwrap().clear();
         assert_eq!(scenario.evict_everything(), [1, 0, 2]);
+    });
+}
+
+#[test]
+fn a_resource_that_evicted_is_ordered_by_its_put_not_by_its_eviction() {
+    bounded(LIMIT, || {
+        let scenario = Scenario::new(2);
+        let resources = scenario.resources(3);
+        scenario.use_each_once(&resources[..2]);
+        // 2 evicts 0, and its entry is queued ahead of its put (`idle.rs`).
+        let guard = block_on(resources[2].get()).unwrap();
+        assert_eq!(*scenario.released.lock().unwrap(), [0]);
+        scenario.use_once(&resources[1]); // put before 2's first put
+        drop(guard);
+        scenario.released.lock().unwrap().clear();
+        assert_eq!(scenario.evict_everything(), [1, 2]);
+    });
+}
+
+#[test]
+fn a_resource_that_evicted_and_was_put_next_is_the_most_recently_used() {
+    bounded(LIMIT, || {
+        let scenario = Scenario::new(2);
+        let resources = scenario.resources(3);
+        scenario.use_each_once(&resources[..2]);
+        scenario.use_once(&resources[2]); // evicts 0; no put in between
+        scenario.use_once(&resources[1]);
+        scenario.released.lock().unwrap().clear();
+        assert_eq!(scenario.evict_everything(), [2, 1]);
     });
 }
