@@ -3,7 +3,8 @@
 //!
 //! Every put takes a *put time* from the pool's clock and stores it in the
 //! resource. A resource has at most one entry in the set (its QUEUED bit),
-//! made by the first put after it had none: `(put time, resource)`. A later put
+//! made by the first put after it had none (or ahead of that put, below):
+//! `(put time, resource)`. A later put
 //! of a resource that has an entry only stores its new put time in the
 //! resource: no lock, no allocation, no queue.
 //!
