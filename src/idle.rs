@@ -4,9 +4,8 @@
 //! Every put takes a *put time* from the pool's clock and stores it in the
 //! resource. A resource has at most one entry in the set (its QUEUED bit),
 //! made by the first put after it had none (or ahead of that put, below):
-//! `(put time, resource)`. A later put
-//! of a resource that has an entry only stores its new put time in the
-//! resource: no lock, no allocation, no queue.
+//! `(put time, resource)`. A later put of a resource that has an entry only
+//! stores its new put time in the resource: no lock, no allocation, no queue.
 //!
 //! An evictor takes the entry with the earliest put time. If the resource was
 //! put again since (its put time is newer than the entry's), the entry goes
@@ -30,8 +29,8 @@
 //! The entries sit in a binary heap ordered by put time, under a mutex taken
 //! by evictors, by the first put after an allocation that did not evict
 //! (which adds the entry: a cold path, right after `allocate`), and by
-//! `Pool::stats` and the sweep of dead entries. A get of an idle item and the puts that keep their entry
-//! never take it. No user code runs under it. (A lock-free queue of new
+//! `Pool::stats` and the sweep of dead entries. A get of an idle item and the
+//! puts that keep their entry never take it. No user code runs under it. (A lock-free queue of new
 //! entries in front of the heap was measured: it cost more instructions per
 //! eviction than the lock it saved.)
 

@@ -61,9 +61,9 @@
 //! put is the earliest. A resource's first put after an allocation adds an
 //! entry to the pool's idle set (a heap ordered by put time, under a lock), or
 //! its get did while it held that lock to evict; later puts only record their
-//! time in the resource, without a lock. An
-//! evictor pops the earliest entry and, if the resource was put again since,
-//! puts the entry back with its newer time. Eviction costs O(log n) in the
+//! time in the resource, without a lock. An evictor pops the earliest entry
+//! and, if the resource was put again since, puts the entry back with its
+//! newer time. Eviction costs O(log n) in the
 //! number of allocated resources, whatever the number of resources.
 //!
 //! Waits use `event-listener`, so any executor, or a blocked thread, can drive
