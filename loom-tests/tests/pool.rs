@@ -181,6 +181,25 @@ fn get_use_put(resource: &Resource<Counting>) {
     drop(Held::new(guard));
 }
 
+/// A get of `resource` that must wait, polled once on this thread: once it
+/// completes it uses the item, runs `before_put`, and puts.
+fn pending_get(
+    resource: &Resource<Counting>,
+    before_put: impl FnOnce() + Send + 'static,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    let resource = resource.clone();
+    let mut get = Box::pin(async move {
+        let held = Held::new(resource.get().await.unwrap());
+        before_put();
+        drop(held);
+    });
+    assert!(
+        block_on(poll_once(get.as_mut())).is_none(),
+        "a get took a charge held by a guard"
+    );
+    get
+}
+
 /// Checks the invariants of a quiescent pool, then drops the resources (which
 /// releases their idle items) and checks every item was released once.
 fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tracker) {
@@ -374,15 +393,7 @@ fn cancelled_get_passes_its_wakeup_on() {
     check(3, || {
         let (pool, resources, tracker) = pool_with(1, 3);
         let held = Held::new(block_on(resources[0].get()).unwrap());
-        let c = resources[2].clone();
-        let mut cancelled = Box::pin(async move {
-            let guard = c.get().await.unwrap();
-            drop(Held::new(guard));
-        });
-        assert!(
-            block_on(poll_once(cancelled.as_mut())).is_none(),
-            "C got the charge A holds"
-        );
+        let cancelled = pending_get(&resources[2], || {});
         let waiter = {
             let b = resources[1].clone();
             thread::spawn(move || get_use_put(&b))
@@ -412,18 +423,8 @@ fn dropped_notified_waiter_passes_its_grant_on() {
             .collect();
         let new_get_served = Arc::new(loom::sync::Notify::new());
         let waiting_get = |resource: &Resource<Counting>| {
-            let resource = resource.clone();
             let new_get_served = new_get_served.clone();
-            let mut get = Box::pin(async move {
-                let held = Held::new(resource.get().await.unwrap());
-                new_get_served.wait();
-                drop(held);
-            });
-            assert!(
-                block_on(poll_once(get.as_mut())).is_none(),
-                "a get took a charge held by a guard"
-            );
-            get
+            pending_get(resource, move || new_get_served.wait())
         };
         let dropped = waiting_get(&resources[2]);
         let served = waiting_get(&resources[3]);
