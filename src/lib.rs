@@ -87,6 +87,7 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+mod builder;
 mod error;
 mod guard;
 mod idle;
@@ -104,6 +105,7 @@ mod stats;
 mod sync;
 mod wait;
 
+pub use builder::PoolBuilder;
 pub use error::Error;
 pub use guard::Guard;
 pub use manager::AllocateRelease;

@@ -54,6 +54,9 @@ use std::sync::{Arc, Weak};
 use crossbeam_utils::CachePadded;
 use event_listener::{Event, EventListener, IntoNotification, Listener};
 
+use core::time::Duration;
+
+use crate::builder::PoolBuilder;
 use crate::idle::{IdleSet, QueueAhead, Victim};
 use crate::manager::AllocateRelease;
 use crate::resource::Resource;
@@ -102,7 +105,8 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Creates a pool that allows at most `max` allocated items at once.
+    /// Creates a pool that allows at most `max` allocated items at once, with
+    /// every other setting at its default: `Pool::builder(max).build()`.
     ///
     /// # Panics
     ///
@@ -115,13 +119,32 @@ impl Pool {
     /// assert_eq!(pool.max(), 900);
     /// ```
     pub fn new(max: usize) -> Pool {
-        assert!(
-            max > 0,
-            "resourcepool::Pool::new: max must be at least 1, got 0"
-        );
+        Pool::builder(max).build()
+    }
+
+    /// Starts a pool of at most `max` allocated items whose other settings
+    /// ([`PoolBuilder::handoff_after`]) can be chosen.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = resourcepool::Pool::builder(10)
+    ///     .handoff_after(Duration::from_millis(2))
+    ///     .build();
+    /// assert_eq!(pool.max(), 10);
+    /// ```
+    pub fn builder(max: usize) -> PoolBuilder {
+        PoolBuilder::new(max)
+    }
+
+    pub(crate) fn from_builder(settings: PoolBuilder) -> Pool {
+        let PoolBuilder { max, handoff_after } = settings;
+        assert!(max > 0, "resourcepool::Pool: max must be at least 1, got 0");
         Pool {
             inner: Arc::new(PoolInner {
                 max,
+                handoff_after,
                 used: AtomicUsize::new(0),
                 grants: AtomicUsize::new(0),
                 waiters: CachePadded::new(AtomicUsize::new(0)),
@@ -190,6 +213,8 @@ impl fmt::Debug for Pool {
 /// The state shared by all handles of a pool.
 pub(crate) struct PoolInner {
     max: usize,
+    /// See [`PoolBuilder::handoff_after`].
+    handoff_after: Duration,
     /// Charges taken, grants included. Never above `max`.
     used: AtomicUsize,
     /// Charges handed to waiting gets, not yet claimed.
