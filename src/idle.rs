@@ -52,9 +52,10 @@ pub(crate) trait Victim: Send + Sync {
     fn put_time(&self) -> u64;
     /// Allocated and not held.
     fn is_idle(&self) -> bool;
-    /// Releases the item claimed by `evict`. Its charge then belongs to the
-    /// caller (or is freed, if `release` panics).
-    fn release_evicted(&self);
+    /// Releases the item taken out by `evict` (or by a put that handed it
+    /// over). Its charge then belongs to the caller (or is freed, if `release`
+    /// panics).
+    fn release_claimed(&self);
 }
 
 /// An evictor's own resource, which it queues ahead of its first put.
@@ -64,6 +65,9 @@ pub(crate) trait QueueAhead {
     /// handle for its entry.
     fn queue_ahead(&self, put_time: u64) -> Option<Weak<dyn Victim>>;
 }
+
+/// Handles an evictor upgraded and looked at, to drop after the victim's release.
+pub(crate) type Retired = Vec<Arc<dyn Victim>>;
 
 /// One resource's place in the idle set.
 struct Entry {
@@ -140,18 +144,21 @@ impl IdleSet {
 
     /// Finds the least recently put idle resource and claims it for eviction,
     /// and queues the evictor's resource `own` ahead (see the module docs).
-    /// The caller then calls the victim's `release_evicted`.
+    /// The caller then calls the victim's `release_claimed`, and only then
+    /// drops the other handles returned (*retired*), outside any lock:
+    /// dropping the last handle of a resource releases its item, which runs
+    /// the manager's code, and a panic there must not stop the victim's
+    /// release.
     pub(crate) fn take_least_recently_used(
         &self,
         own: &(dyn QueueAhead + Sync),
-    ) -> Option<Arc<dyn Victim>> {
+    ) -> (Option<Arc<dyn Victim>>, Retired) {
         // An insert counts its entry before it adds it, and wakes waiters after
         // (`PoolInner::push_idle`): a waiter that sees no entry here is woken.
         if self.entries.load(Ordering::SeqCst) == 0 {
-            return None;
+            return (None, Retired::new());
         }
-        // Handles to drop once the lock is released: dropping the last handle
-        // of a resource releases its item, which runs the manager's code.
+        // Handles to drop once the lock is released (see above).
         let mut retired = Vec::new();
         let victim = {
             let mut heap = self.lock();
@@ -188,8 +195,7 @@ impl IdleSet {
                 retired.push(resource);
             }
         };
-        drop(retired);
-        victim
+        (victim, retired)
     }
 
     /// A resource that had an entry was dropped. Sweeps the dead entries when

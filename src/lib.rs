@@ -104,6 +104,7 @@ pub mod state;
 mod stats;
 mod sync;
 mod wait;
+mod waiters;
 
 pub use builder::PoolBuilder;
 pub use error::Error;

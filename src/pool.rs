@@ -4,65 +4,75 @@
 //! # Charges
 //!
 //! `used` counts the charges taken: allocating + in use + idle + releasing
-//! resources, plus *grants* (charges handed to waiting gets and not yet
-//! claimed). It never exceeds `max`, and a charge is only freed after the
-//! `release` of its item returned, so live items never exceed `max`. An
-//! eviction does not touch `used`: the victim's charge passes to the evictor.
+//! resources, plus charges granted to waiting gets and not yet taken up. It
+//! never exceeds `max`, and a charge is only freed after the `release` of its
+//! item returned, so live items never exceed `max`. An eviction or a hand-off
+//! does not touch `used`: the item's charge passes to the get that releases it.
 //!
-//! # The capacity wait, and why no wakeup is lost
+//! # Waiting for capacity: fair, without churn
 //!
-//! A get that finds no free charge, no grant and no idle victim registers a
-//! listener on `capacity`, adds itself to `waiters`, issues a `SeqCst` fence and
-//! looks again before it sleeps. Whoever makes capacity available does so first
-//! and then (after a `SeqCst` fence) reads `waiters`, notifying one more listener
-//! if it is not zero. One of the two sees the other.
+//! A get that finds no free charge and no idle victim joins the wait queue
+//! (`waiters.rs`: FIFO, under a mutex that only waiting gets and the makers of
+//! capacity for them take). A put keeps its item idle even while gets wait: a
+//! pool exists to reuse items. The put's new idle-set entry wakes the longest
+//! waiting get that is asleep, which evicts the least recently used idle item
+//! (possibly this one, unless its own resource got it back first).
 //!
-//! Capacity appears in three ways, each followed by that check: a charge is
-//! freed (`free_charge`), an entry is added to the idle set (`push_idle`), or a
-//! put hands its charge over (below). A put of a resource that keeps its entry
-//! (the hot path) needs no check: a waiter's look at the idle set (under its
-//! lock, every entry) either found that resource idle, or found it held and
-//! cleared QUEUED, and then the resource's next put adds an entry. That holds
-//! for an entry an evictor queued ahead for its own resource too (see
-//! `idle.rs`): it is added under the same lock as the eviction, so a waiter's
-//! look either came before it, and the argument above applies to the
-//! victim's entry, or came after, and found the new entry.
+//! Waiting is still bounded: once the longest waiting get not yet served has
+//! waited longer than `handoff_after`, the next put serves it directly
+//! (`hand_over`): the put's item leaves its slot, still charged, and is
+//! *granted* to that get, which releases it and allocates with its charge. A
+//! charge freed by a release goes the same way, to the longest waiting get,
+//! whenever one waits. A grant belongs to one waiter: no other get can take
+//! it, and the waiter, which looks for capacity under the same lock, never
+//! has both a grant and capacity it found itself. A waiter that leaves with a
+//! grant (cancelled, or unwinding) passes it to the next waiter, or, if none
+//! is left, frees it (releasing a granted item first). So no item is released
+//! for nobody while a get waits, and no charge is left granted to nobody.
 //!
-//! # Fairness
+//! A `try_get` (or a get whose cancel future is already complete) polls its
+//! cancel future once before it joins the queue, so it never counts as a
+//! waiter and never makes a put hand over.
 //!
-//! While gets wait for capacity, a put releases its item and *grants* the
-//! charge to the waiters rather than leave the item idle for its own resource to
-//! grab again, and only a get that has already slept may claim a grant. Waiters
-//! are woken in the order they started listening, so no get starves while
-//! others make progress. If the last waiter leaves, unclaimed grants turn back
-//! into free charges, and so does a grant whose notification found every
-//! waiter already notified (no notification is then on its way for it).
+//! # Why no wakeup is lost
 //!
-//! Each grant thus has a notification on its way, and a waiter that leaves
-//! with a notification it did not use (cancelled, dropped, or served another
-//! way) gives the grant it may have been for again: to the next waiter not yet
-//! notified, or back to the pool if there is none. event-listener's own passing
-//! on of a dropped listener's notification is not enough: with every other
-//! waiter already notified it reaches no one, and the grant would sit unclaimed
-//! while later gets, which may not claim grants, sleep.
+//! A waiter joins the queue and adds itself to `waiting` (under the lock),
+//! issues a `SeqCst` fence, and then looks for capacity under the lock before
+//! it sleeps. Whoever makes capacity available without a grant (a charge
+//! returned to the pool, an entry added to the idle set) does so first and
+//! then, after a `SeqCst` fence, reads `waiting` and, if it is not zero,
+//! notifies the first sleeping waiter under the lock. One of the two sees the
+//! other: the waiter finds the capacity, or the maker finds the waiter. A
+//! notified waiter that finds nothing (another get took the capacity first)
+//! sleeps again; one that leaves while notified passes its notification on.
+//!
+//! A put of a resource that keeps its entry (the hot path) needs no check: a
+//! waiter's look at the idle set (under its lock, every entry) either found
+//! that resource idle, or found it held and cleared QUEUED, and then the
+//! resource's next put adds an entry. That holds for an entry an evictor
+//! queued ahead for its own resource too (see `idle.rs`): it is added under the
+//! same lock as the eviction, so a waiter's look either came before it, and
+//! the argument above applies to the victim's entry, or came after, and found
+//! the new entry.
 
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use std::sync::{Arc, Weak};
+use core::task::Poll;
+use core::time::Duration;
+use std::sync::{Arc, PoisonError, Weak};
+use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
-use event_listener::{Event, EventListener, IntoNotification, Listener};
-
-use core::time::Duration;
 
 use crate::builder::PoolBuilder;
-use crate::idle::{IdleSet, QueueAhead, Victim};
+use crate::idle::{IdleSet, QueueAhead, Retired, Victim};
 use crate::manager::AllocateRelease;
 use crate::resource::Resource;
 use crate::stats::{Counters, Stats};
-use crate::sync::{fence, AtomicUsize, Ordering};
-use crate::wait::{listen_or_cancel, Cancelled};
+use crate::sync::{fence, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::wait::Cancelled;
+use crate::waiters::{Look, Offer, WaitQueue};
 
 /// A limit on allocated items, shared by many [`Resource`]s.
 ///
@@ -142,16 +152,7 @@ impl Pool {
         let PoolBuilder { max, handoff_after } = settings;
         assert!(max > 0, "resourcepool::Pool: max must be at least 1, got 0");
         Pool {
-            inner: Arc::new(PoolInner {
-                max,
-                handoff_after,
-                used: AtomicUsize::new(0),
-                grants: AtomicUsize::new(0),
-                waiters: CachePadded::new(AtomicUsize::new(0)),
-                capacity: Event::new(),
-                idle: IdleSet::new(),
-                counters: Counters::new(),
-            }),
+            inner: Arc::new(PoolInner::new(max, handoff_after)),
         }
     }
 
@@ -210,30 +211,88 @@ impl fmt::Debug for Pool {
     }
 }
 
+/// When a put hands its item to the longest waiting get; see
+/// [`PoolBuilder::handoff_after`].
+#[derive(Clone, Copy, Debug)]
+enum Handoff {
+    /// On every put while a get waits (`Duration::ZERO`).
+    Always,
+    /// Once the longest waiting get has waited this many nanoseconds.
+    After(u64),
+    /// Never (`Duration::MAX`).
+    Never,
+}
+
+impl Handoff {
+    fn new(delay: Duration) -> Self {
+        if delay.is_zero() {
+            Handoff::Always
+        } else if delay == Duration::MAX {
+            Handoff::Never
+        } else {
+            Handoff::After(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX))
+        }
+    }
+}
+
 /// The state shared by all handles of a pool.
 pub(crate) struct PoolInner {
     max: usize,
-    /// See [`PoolBuilder::handoff_after`].
-    handoff_after: Duration,
-    /// Charges taken, grants included. Never above `max`.
+    handoff: Handoff,
+    /// The zero of the hand-off clock.
+    epoch: Instant,
+    /// Charges taken: allocating, in use, idle and releasing resources, and
+    /// charges granted to waiters. Never above `max`.
     used: AtomicUsize,
-    /// Charges handed to waiting gets, not yet claimed.
-    grants: AtomicUsize,
-    /// Gets registered as waiting for capacity. On its own cache line: every
-    /// put reads it, and allocations and releases must not invalidate it.
-    waiters: CachePadded<AtomicUsize>,
-    /// Notified, one listener per notification, when capacity appears.
-    capacity: Event,
+    /// Gets waiting for capacity (the length of `queue`). On its own cache
+    /// line: every put reads it, and allocations and releases must not
+    /// invalidate it.
+    waiting: CachePadded<AtomicUsize>,
+    /// With `Handoff::After`: when the first waiter not yet granted is due a
+    /// hand-off, on the hand-off clock (`u64::MAX`: no such waiter).
+    handoff_at: AtomicU64,
+    /// The waiters, in the order they started waiting.
+    queue: Mutex<WaitQueue>,
     /// Allocated resources, for eviction in LRU order.
     pub(crate) idle: IdleSet,
     pub(crate) counters: Counters,
 }
 
 impl PoolInner {
-    /// Whether gets are waiting for capacity (a hint for put; see "Fairness").
+    fn new(max: usize, handoff_after: Duration) -> Self {
+        PoolInner {
+            max,
+            handoff: Handoff::new(handoff_after),
+            epoch: Instant::now(),
+            used: AtomicUsize::new(0),
+            waiting: CachePadded::new(AtomicUsize::new(0)),
+            handoff_at: AtomicU64::new(u64::MAX),
+            queue: Mutex::new(WaitQueue::default()),
+            idle: IdleSet::new(),
+            counters: Counters::new(),
+        }
+    }
+
+    /// Whether gets are waiting for capacity: one relaxed load, for the put.
     #[inline]
     pub(crate) fn has_waiters(&self) -> bool {
-        self.waiters.load(Ordering::Relaxed) > 0
+        self.waiting.load(Ordering::Relaxed) > 0
+    }
+
+    /// Whether the longest waiting get not yet served is due a hand-off (a
+    /// hint: `hand_over` decides under the lock).
+    #[cold]
+    pub(crate) fn handoff_due(&self) -> bool {
+        match self.handoff {
+            Handoff::Always => true,
+            Handoff::Never => false,
+            Handoff::After(_) => self.clock() >= self.handoff_at.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Nanoseconds since the pool was created (only with `Handoff::After`).
+    fn clock(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Phase 2: takes a charge for a resource, waiting until one is available or
@@ -243,28 +302,69 @@ impl PoolInner {
         own: &(dyn QueueAhead + Sync),
         mut cancel: Pin<&mut C>,
     ) -> Result<(), Cancelled> {
-        if self.try_take_capacity(own, false) {
+        let (found, retired) = self.take_free_charge_or_victim(own);
+        if let Some(capacity) = found {
+            self.finish(capacity, retired);
             return Ok(());
         }
-        let mut wait = CapacityWait::new(self);
-        let mut woken = false;
+        drop(retired);
+        // It would wait. A cancel that is already complete ends the get here,
+        // before it counts as a waiter (so a failing `try_get` never makes a
+        // put hand over its item).
+        if futures_lite::future::poll_once(cancel.as_mut())
+            .await
+            .is_some()
+        {
+            return Err(Cancelled);
+        }
+        let mut wait = CapacityWait::join(self);
         loop {
-            if self.try_take_capacity(own, woken) {
+            let (found, retired) = wait.look(own);
+            if let Some(capacity) = found {
+                self.finish(capacity, retired);
                 return Ok(());
             }
-            wait.sleep(cancel.as_mut()).await?;
-            woken = true;
-            // Look once before listening again: most wakeups find capacity.
-            if self.try_take_capacity(own, woken) {
-                return Ok(());
-            }
-            wait.listen();
+            drop(retired);
+            futures_lite::future::or(
+                async {
+                    wait.woken().await;
+                    Ok(())
+                },
+                async {
+                    cancel.as_mut().await;
+                    Err(Cancelled)
+                },
+            )
+            .await?;
         }
     }
 
-    /// A grant (only for a get that has slept), a free charge, or an idle victim.
-    fn try_take_capacity(&self, own: &(dyn QueueAhead + Sync), may_claim_grant: bool) -> bool {
-        (may_claim_grant && self.claim_grant()) || self.take_free_charge() || self.evict_one(own)
+    /// A free charge, or an idle victim claimed for eviction; and the handles
+    /// the eviction retired, for the caller to drop outside any lock.
+    fn take_free_charge_or_victim(
+        &self,
+        own: &(dyn QueueAhead + Sync),
+    ) -> (Option<Capacity>, Retired) {
+        if self.take_free_charge() {
+            return (Some(Capacity::Charge), Retired::new());
+        }
+        let (victim, retired) = self.idle.take_least_recently_used(own);
+        (victim.map(Capacity::Item), retired)
+    }
+
+    /// Turns what a get found into a charge of its own: releases a claimed
+    /// item (its charge then passes to the get), then drops the handles an
+    /// eviction retired. If any of that panics, the charge is freed.
+    fn finish(&self, capacity: Capacity, retired: Retired) {
+        if let Capacity::Item(item) = capacity {
+            // If `release` panics, the charge is freed as the release unwinds.
+            item.release_claimed();
+        }
+        // Dropping the last handle of a resource runs its manager's
+        // `release`: if that panics, the charge we now own must not be lost.
+        let charge = ChargeOnUnwind(self);
+        drop(retired);
+        core::mem::forget(charge);
     }
 
     fn take_free_charge(&self) -> bool {
@@ -275,50 +375,23 @@ impl PoolInner {
             .is_ok()
     }
 
-    fn claim_grant(&self) -> bool {
-        self.grants
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |grants| {
-                grants.checked_sub(1)
-            })
-            .is_ok()
-    }
-
-    /// Evicts the least recently used idle resource, if there is one: its
-    /// item is released and its charge is now the caller's.
-    fn evict_one(&self, own: &(dyn QueueAhead + Sync)) -> bool {
-        match self.idle.take_least_recently_used(own) {
-            Some(victim) => {
-                victim.release_evicted();
-                true
-            }
-            None => false,
-        }
-    }
-
     /// Makes an idle resource evictable by others.
     pub(crate) fn push_idle(&self, put_time: u64, resource: Weak<dyn Victim>) {
         self.idle.insert(put_time, resource);
         self.wake_a_waiter();
     }
 
-    /// Gives back a charge whose item was released (or never allocated): to the
-    /// waiting gets if there are any, else to the pool.
+    /// Gives back a charge whose item was released (or never allocated): to
+    /// the longest waiting get if there is one, else to the pool.
     pub(crate) fn free_charge(&self) {
-        if self.waiters.load(Ordering::SeqCst) == 0 {
-            return self.return_charge();
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            let mut queue = self.lock_queue();
+            if queue.grant(Offer::Charge).is_ok() {
+                self.queue_changed(&queue);
+                return;
+            }
         }
-        self.grants.fetch_add(1, Ordering::SeqCst);
-        let notified = self.capacity.notify(1.additional());
-        fence(Ordering::SeqCst);
-        if self.waiters.load(Ordering::SeqCst) == 0 {
-            self.return_grants();
-        } else if notified == 0 && self.claim_grant() {
-            // Every waiter was already notified (or between two listeners),
-            // so no notification is on its way for this grant, and a get that
-            // starts waiting now may not claim it: make it a free charge,
-            // which any get takes.
-            self.return_charge();
-        }
+        self.return_charge();
     }
 
     fn return_charge(&self) {
@@ -326,85 +399,168 @@ impl PoolInner {
         self.wake_a_waiter();
     }
 
-    /// Turns unclaimed grants back into free charges (the waiters left).
-    fn return_grants(&self) {
-        while self.claim_grant() {
-            self.return_charge();
+    /// The put of a resource with an item, while gets wait: if the longest
+    /// waiting get not yet served is due a hand-off, `take_item` takes the item
+    /// out (its charge stays), and it goes to that get to release. Returns
+    /// `None` if no get is due one (the caller puts as usual).
+    pub(crate) fn hand_over<T>(
+        &self,
+        take_item: impl FnOnce() -> (T, Arc<dyn Victim>),
+    ) -> Option<T> {
+        let mut queue = self.lock_queue();
+        let since = queue.first_ungranted_since()?;
+        if let Handoff::After(delay) = self.handoff {
+            if self.clock() < since.saturating_add(delay) {
+                return None;
+            }
         }
+        let (outcome, item) = take_item();
+        if queue.grant(Offer::Item(item)).is_err() {
+            unreachable!("a waiter not yet granted is queued");
+        }
+        self.queue_changed(&queue);
+        Some(outcome)
     }
 
-    /// A waiter leaves with a notification it did not use. If a grant is
-    /// outstanding, the notification may have been for it: the grant is given
-    /// again, to the next waiter or back to the pool. Otherwise it was for a free
-    /// charge or an idle entry, and another waiter is woken to look.
-    fn pass_on(&self) {
-        if self.claim_grant() {
-            self.free_charge();
-        } else {
-            self.wake_a_waiter();
-        }
-    }
-
-    /// The second half of the handshake in the module docs.
+    /// Tells one sleeping waiter, if any, that capacity may be there: the
+    /// second half of the handshake in the module docs.
     fn wake_a_waiter(&self) {
         fence(Ordering::SeqCst);
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            self.capacity.notify(1.additional());
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.lock_queue().notify_one();
+        }
+    }
+
+    /// After a change of the queue, under its lock: the count and the
+    /// hand-off deadline follow it.
+    fn queue_changed(&self, queue: &WaitQueue) {
+        self.waiting.store(queue.len(), Ordering::SeqCst);
+        if let Handoff::After(delay) = self.handoff {
+            let due = queue
+                .first_ungranted_since()
+                .map_or(u64::MAX, |since| since.saturating_add(delay));
+            self.handoff_at.store(due, Ordering::Relaxed);
+        }
+    }
+
+    fn lock_queue(&self) -> MutexGuard<'_, WaitQueue> {
+        // No user code runs under the lock (wakers aside), so a panic cannot
+        // leave the queue half-changed: poisoning can be ignored.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Capacity a get found.
+enum Capacity {
+    /// A free or granted charge.
+    Charge,
+    /// An item taken out of its resource with its charge (an idle victim
+    /// claimed for eviction, or a put's item handed over): the get releases
+    /// it, and the charge is then its own.
+    Item(Arc<dyn Victim>),
+}
+
+impl From<Offer> for Capacity {
+    fn from(offer: Offer) -> Self {
+        match offer {
+            Offer::Charge => Capacity::Charge,
+            Offer::Item(item) => Capacity::Item(item),
         }
     }
 }
 
-/// A get waiting for capacity: its listener on `capacity`, and its count in
-/// `waiters`. Leaving (with capacity, cancelled, or unwinding) uncounts it; the
-/// last waiter to leave returns unclaimed grants; and a notification it
-/// received but did not use is passed on by hand (see `pass_on`).
+/// Frees a charge if dropped: armed while code that may panic runs and the
+/// charge is not yet in the get's `Holding`.
+struct ChargeOnUnwind<'a>(&'a PoolInner);
+
+impl Drop for ChargeOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.free_charge();
+    }
+}
+
+/// A get in the wait queue. Dropping it (cancelled, or unwinding) takes it
+/// out, and passes on whatever was granted to it.
 struct CapacityWait<'a> {
     pool: &'a PoolInner,
-    /// `None` between a wakeup and the next `listen`.
-    listener: Option<EventListener>,
+    ticket: u64,
 }
 
 impl<'a> CapacityWait<'a> {
-    /// Listens, then joins `waiters`: a capacity maker that sees the count
-    /// notifies a listener that already exists.
-    fn new(pool: &'a PoolInner) -> Self {
-        let listener = Some(pool.capacity.listen());
-        pool.waiters.fetch_add(1, Ordering::SeqCst);
+    /// Joins the queue: a capacity maker that then reads `waiting` wakes it.
+    fn join(pool: &'a PoolInner) -> Self {
+        let since = match pool.handoff {
+            Handoff::After(_) => pool.clock(),
+            Handoff::Always | Handoff::Never => 0,
+        };
+        let mut queue = pool.lock_queue();
+        let ticket = queue.join(since);
+        pool.queue_changed(&queue);
+        drop(queue);
         fence(Ordering::SeqCst);
-        CapacityWait { pool, listener }
+        CapacityWait { pool, ticket }
     }
 
-    fn listen(&mut self) {
-        self.listener = Some(self.pool.capacity.listen());
-    }
-
-    /// Waits for a notification, which it consumes, or for `cancel`. Returns at
-    /// once if not listening; the caller looks for capacity either way.
-    async fn sleep<C: Future<Output = ()>>(
-        &mut self,
-        cancel: Pin<&mut C>,
-    ) -> Result<(), Cancelled> {
-        if let Some(listener) = &mut self.listener {
-            listen_or_cancel(listener, cancel).await?;
-            self.listener = None;
+    /// Takes what was granted to it, else looks for a free charge or an idle
+    /// victim, all under the queue's lock so that it never has both. The
+    /// handles an eviction retired come back, to drop after the lock.
+    fn look(&mut self, own: &(dyn QueueAhead + Sync)) -> (Option<Capacity>, Retired) {
+        let pool = self.pool;
+        let mut queue = pool.lock_queue();
+        let (found, retired) = match queue.look(self.ticket) {
+            Look::Granted(offer) => (Some(Capacity::from(offer)), Retired::new()),
+            Look::Nothing => {
+                let (found, retired) = pool.take_free_charge_or_victim(own);
+                match found {
+                    Some(_) => queue.leave_served(self.ticket),
+                    None => queue.rest(self.ticket),
+                }
+                (found, retired)
+            }
+        };
+        if found.is_some() {
+            pool.queue_changed(&queue);
+            self.ticket = LEFT;
         }
-        Ok(())
+        (found, retired)
+    }
+
+    /// Resolves once something was granted to it or it was notified.
+    async fn woken(&self) {
+        core::future::poll_fn(|cx| {
+            if self.pool.lock_queue().sleeps(self.ticket, cx.waker()) {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
     }
 }
 
+/// The ticket of a `CapacityWait` that has left the queue.
+const LEFT: u64 = u64::MAX;
+
 impl Drop for CapacityWait<'_> {
     fn drop(&mut self) {
-        let pool = self.pool;
-        // Taken out of the list without event-listener passing it on: that
-        // would reach only a listener not yet notified, and when there is none
-        // a grant would be left with no notification on its way for it.
-        let unused_notification = self.listener.take().is_some_and(Listener::discard);
-        if pool.waiters.fetch_sub(1, Ordering::SeqCst) == 1 {
-            fence(Ordering::SeqCst);
-            pool.return_grants();
+        if self.ticket == LEFT {
+            return;
         }
-        if unused_notification {
-            pool.pass_on();
+        let pool = self.pool;
+        let mut queue = pool.lock_queue();
+        let unused = queue.leave_unserved(self.ticket);
+        let unused = unused.and_then(|offer| queue.grant(offer).err());
+        pool.queue_changed(&queue);
+        drop(queue);
+        match unused {
+            None => {}
+            Some(Offer::Charge) => pool.return_charge(),
+            // A put's item, with nobody left to take it: release it here.
+            // (If `release` panics, the charge is freed as it unwinds.)
+            Some(Offer::Item(item)) => {
+                item.release_claimed();
+                pool.free_charge();
+            }
         }
     }
 }

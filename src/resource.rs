@@ -476,6 +476,9 @@ impl<M: AllocateRelease> Resource<M> {
     /// The put: what dropping a `Guard` does.
     pub(crate) fn put(&self) {
         let pool = self.pool_inner();
+        if pool.has_waiters() && pool.handoff_due() && self.put_handing_over() {
+            return;
+        }
         // Stored before the swap that makes the item idle, so that an evictor
         // that sees it idle sees this time too.
         let previous = self.inner.put_time.load(Ordering::Relaxed);
@@ -483,7 +486,7 @@ impl<M: AllocateRelease> Resource<M> {
         if put_time != previous {
             self.inner.put_time.store(put_time, Ordering::Relaxed);
         }
-        let (decision, old) = transition(&self.inner.state, |s| state::put(s, pool.has_waiters()));
+        let (decision, old) = transition(&self.inner.state, |s| state::put(s, false));
         match decision {
             Put::Idle { push } => {
                 self.inner.wake_hold_waiter(old);
@@ -495,6 +498,29 @@ impl<M: AllocateRelease> Resource<M> {
             Put::HandedOff => self.inner.wake_hold_waiter(old),
             // Nowhere to report an error; the charge is freed all the same.
             Put::Release => drop(self.inner.release_from_holder(old)),
+        }
+    }
+
+    /// A put while a get has waited for capacity past the pool's
+    /// `handoff_after`: the item leaves the slot, still charged, for that get
+    /// to release and allocate with the charge. Returns whether it did.
+    #[cold]
+    fn put_handing_over(&self) -> bool {
+        let shared = &self.inner;
+        let handed = self.pool_inner().hand_over(|| {
+            let (decision, old) = transition(&shared.state, |s| state::put(s, true));
+            debug_assert_eq!(decision, Put::Release);
+            let counters = &shared.pool.inner.counters;
+            counters.shift(Count::Allocated, Count::Releasing);
+            let item: Arc<dyn Victim> = Arc::clone(shared) as Arc<Shared<M>>;
+            (old, item)
+        });
+        match handed {
+            Some(old) => {
+                shared.wake_hold_waiter(old);
+                true
+            }
+            None => false,
         }
     }
 
@@ -602,7 +628,12 @@ impl<M: AllocateRelease> Victim for Shared<M> {
         // The put time is read after the state word: if that shows the put
         // that stored it, the time is that put's (see `put`).
         let latest = || self.put_time.load(Ordering::Relaxed) == entry_put_time;
-        transition(&self.state, |s| state::evict(s, latest())).0
+        let decision = transition(&self.state, |s| state::evict(s, latest())).0;
+        if let Evict::Claimed = decision {
+            let counters = &self.pool.inner.counters;
+            counters.shift(Count::Allocated, Count::Releasing);
+        }
+        decision
     }
 
     fn put_time(&self) -> u64 {
@@ -613,10 +644,8 @@ impl<M: AllocateRelease> Victim for Shared<M> {
         Snapshot(self.state.load(Ordering::Acquire)).is_idle()
     }
 
-    fn release_evicted(&self) {
-        let counters = &self.pool.inner.counters;
-        counters.shift(Count::Allocated, Count::Releasing);
-        // An evicted item has nowhere to report a release error.
+    fn release_claimed(&self) {
+        // An evicted or handed-over item has nowhere to report a release error.
         drop(self.release_taken(FreedCharge::ToEvictor));
     }
 }

@@ -1,0 +1,191 @@
+//! The gets waiting for capacity, in the order they started waiting.
+//!
+//! A plain FIFO under the pool's `queue` mutex: waiting is the slow path, so a
+//! lock there costs nothing the hot paths see (they read only the pool's
+//! `waiting` count). Each waiter has a *phase*, changed only under the lock:
+//!
+//! ```text
+//! Waiting   asleep (its waker stored), or about to look for capacity
+//! Notified  an idle entry or a free charge appeared: it looks once more
+//! Granted   capacity was handed to it alone (a freed charge, or a put's item
+//!           with its charge); no other get may take it
+//! ```
+//!
+//! A notification goes to the first waiter still `Waiting`; a grant to the
+//! first waiter not yet `Granted`. A waiter overtaken by a grant while
+//! `Notified` passes its notification on to the next `Waiting` one.
+
+use core::task::Waker;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::idle::Victim;
+
+/// Capacity handed to one waiter.
+pub(crate) enum Offer {
+    /// A charge, free to allocate with.
+    Charge,
+    /// A put's item, already taken out of its resource (RELEASING) with its
+    /// charge: the waiter releases it, and the charge is then its own.
+    Item(Arc<dyn Victim>),
+}
+
+/// Where a waiter stands; see the module docs.
+enum Phase {
+    Waiting,
+    Notified,
+    Granted(Offer),
+}
+
+/// One waiting get.
+struct Waiter {
+    /// When it started waiting, in the pool's clock (nanoseconds); 0 when the
+    /// pool does not time hand-offs.
+    since: u64,
+    phase: Phase,
+    waker: Option<Waker>,
+}
+
+/// The waiters, keyed by ticket: a ticket is taken when a get starts waiting,
+/// so key order is arrival order.
+#[derive(Default)]
+pub(crate) struct WaitQueue {
+    waiters: BTreeMap<u64, Waiter>,
+    next_ticket: u64,
+}
+
+/// What a waiter found when it looked at its own place.
+pub(crate) enum Look {
+    /// Capacity was granted to it; it has left the queue.
+    Granted(Offer),
+    /// Nothing granted: it may look for capacity itself.
+    Nothing,
+}
+
+impl WaitQueue {
+    /// Waiters in the queue.
+    pub(crate) fn len(&self) -> usize {
+        self.waiters.len()
+    }
+
+    /// A get starts waiting; returns its ticket.
+    pub(crate) fn join(&mut self, since: u64) -> u64 {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.waiters.insert(
+            ticket,
+            Waiter {
+                since,
+                phase: Phase::Waiting,
+                waker: None,
+            },
+        );
+        ticket
+    }
+
+    /// The waiter `ticket` looks at its place: takes what was granted to it.
+    pub(crate) fn look(&mut self, ticket: u64) -> Look {
+        let waiter = self.waiters.get_mut(&ticket).expect("a waiter is queued");
+        if let Phase::Granted(_) = waiter.phase {
+            let waiter = self.waiters.remove(&ticket).expect("just found");
+            let Phase::Granted(offer) = waiter.phase else {
+                unreachable!()
+            };
+            return Look::Granted(offer);
+        }
+        Look::Nothing
+    }
+
+    /// The waiter `ticket` found capacity itself: it leaves the queue.
+    pub(crate) fn leave_served(&mut self, ticket: u64) {
+        self.waiters.remove(&ticket);
+    }
+
+    /// The waiter `ticket` found no capacity: it goes back to sleep (a
+    /// notification it had is used up).
+    pub(crate) fn rest(&mut self, ticket: u64) {
+        if let Some(waiter) = self.waiters.get_mut(&ticket) {
+            if let Phase::Notified = waiter.phase {
+                waiter.phase = Phase::Waiting;
+            }
+        }
+    }
+
+    /// Whether the waiter `ticket` still sleeps; if so, `waker` wakes it.
+    pub(crate) fn sleeps(&mut self, ticket: u64, waker: &Waker) -> bool {
+        let Some(waiter) = self.waiters.get_mut(&ticket) else {
+            return false;
+        };
+        if !matches!(waiter.phase, Phase::Waiting) {
+            return false;
+        }
+        match &waiter.waker {
+            Some(stored) if stored.will_wake(waker) => {}
+            _ => waiter.waker = Some(waker.clone()),
+        }
+        true
+    }
+
+    /// The waiter `ticket` gives up (cancelled, dropped or unwinding). Returns
+    /// what had been granted to it, for the caller to pass on; a notification
+    /// it had is passed on here.
+    pub(crate) fn leave_unserved(&mut self, ticket: u64) -> Option<Offer> {
+        let waiter = self.waiters.remove(&ticket)?;
+        match waiter.phase {
+            Phase::Granted(offer) => Some(offer),
+            Phase::Notified => {
+                self.notify_one();
+                None
+            }
+            Phase::Waiting => None,
+        }
+    }
+
+    /// Wakes the first waiter still asleep, to look for capacity. Returns
+    /// whether there was one.
+    pub(crate) fn notify_one(&mut self) -> bool {
+        let Some(waiter) = self
+            .waiters
+            .values_mut()
+            .find(|waiter| matches!(waiter.phase, Phase::Waiting))
+        else {
+            return false;
+        };
+        waiter.phase = Phase::Notified;
+        if let Some(waker) = waiter.waker.take() {
+            waker.wake();
+        }
+        true
+    }
+
+    /// When the first waiter not yet granted started waiting, if there is one:
+    /// the one a hand-off would serve.
+    pub(crate) fn first_ungranted_since(&self) -> Option<u64> {
+        self.waiters
+            .values()
+            .find(|waiter| !matches!(waiter.phase, Phase::Granted(_)))
+            .map(|waiter| waiter.since)
+    }
+
+    /// Hands `offer` to the first waiter not yet granted. Gives it back if
+    /// there is none.
+    pub(crate) fn grant(&mut self, offer: Offer) -> Result<(), Offer> {
+        let Some(waiter) = self
+            .waiters
+            .values_mut()
+            .find(|waiter| !matches!(waiter.phase, Phase::Granted(_)))
+        else {
+            return Err(offer);
+        };
+        let was_notified = matches!(waiter.phase, Phase::Notified);
+        waiter.phase = Phase::Granted(offer);
+        if let Some(waker) = waiter.waker.take() {
+            waker.wake();
+        }
+        if was_notified {
+            // The capacity it was told of is still there for another.
+            self.notify_one();
+        }
+        Ok(())
+    }
+}
