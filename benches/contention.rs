@@ -8,8 +8,13 @@
 //!   most gets evict. Against the Go port; CPU use is reported.
 //! - S4, scale: S3 with 1,000,000 resources; heap bytes per resource reported.
 //! - S5, oversubscription: max 4 (4 permits, 4 objects), 64 tasks each on its
-//!   own resource, get / yield / put; wait percentiles and the spread of the
-//!   tasks' completion times reported.
+//!   own resource, get / yield / put; wait percentiles, the longest wait and
+//!   the spread of the tasks' completion times reported.
+//! - S6, reuse under pressure: the Go tests' shape over max 10 with N in 11,
+//!   113, one task per resource, get / yield / put, so that gets wait for
+//!   capacity; this crate with the default `handoff_after` and with
+//!   `Duration::ZERO` (a hand-off on every put while a get waits), and the Go
+//!   port. The fraction of gets that allocated is reported beside the time.
 //!
 //! One criterion iteration is one whole run (spawn the tasks, join them all);
 //! criterion's throughput is in gets per second.
@@ -50,6 +55,18 @@ const S5_MAX: usize = 4;
 const S5_TASKS: usize = 64;
 /// Gets per task per run in S5.
 const S5_CYCLES: usize = 200;
+
+const S6_GROUP: &str = "S6_reuse_under_pressure";
+const S6_MAX: usize = 10;
+const S6_RESOURCES: [usize; 2] = [11, 113];
+/// Gets per task per run in S6.
+const S6_CYCLES: usize = 1_000;
+/// This crate with `handoff_after(Duration::ZERO)`: strict FIFO, every put
+/// hands its charge to a waiting get.
+const THIS_CRATE_HANDOFF_ZERO: &str = "resourcepool-handoff-0";
+/// At N = 11, with the default `handoff_after`, at most this fraction of the
+/// gets may allocate (SPEC.md).
+const S6_ALLOCATION_TARGET: f64 = 0.10;
 
 /// Counts the heap bytes and blocks allocated while `COUNTING` is set (only
 /// while S4 creates its resources, on one thread): one relaxed load otherwise.
@@ -231,15 +248,21 @@ async fn get_yield_put<A: Get>(handle: A, cycles: usize, timeline: Option<Arc<Ti
     }
 }
 
+/// The allocations the managers counted and the gets made, over all the runs
+/// of one benchmark (each task made `cycles` gets per run).
+fn allocated(managers: &[Counted], runs: &Runs, cycles: usize) -> (usize, u64) {
+    let allocations = managers
+        .iter()
+        .map(|manager| manager.allocations.load(Ordering::Relaxed))
+        .sum();
+    (allocations, runs.count * (managers.len() * cycles) as u64)
+}
+
 /// Notes the fraction of S2's gets that allocated (the managers count their
 /// allocations), and the CPU use.
 fn note_allocations(system: &str, managers: &[Counted], runs: &Runs) {
     let resources = managers.len();
-    let allocations: usize = managers
-        .iter()
-        .map(|manager| manager.allocations.load(Ordering::Relaxed))
-        .sum();
-    let gets = runs.count * (resources * S2_CYCLES) as u64;
+    let (allocations, gets) = allocated(managers, runs, S2_CYCLES);
     note(format!(
         "S2 N={resources} {system}: {allocations} of {gets} gets allocated ({:.4}%); \
          {:.2} cores busy",
@@ -478,6 +501,117 @@ fn s5(criterion: &mut Criterion, runtime: &Runtime) {
     });
 }
 
+/// What one S6 benchmark measured besides its time.
+struct S6Row {
+    resources: usize,
+    system: &'static str,
+    allocations: usize,
+    gets: u64,
+}
+
+/// S6 for one system and one N: task `index` gets, yields and puts
+/// `handles[index]` of what `prepare` made, with the managers whose
+/// allocations it counts.
+fn s6_system<A: Get>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &Runtime,
+    system: &'static str,
+    resources: usize,
+    prepare: impl FnOnce() -> (Vec<A>, Vec<Counted>),
+) -> Option<S6Row> {
+    let shape = Shape {
+        group: S6_GROUP,
+        system,
+        parameter: Some(resources),
+        gets: (resources * S6_CYCLES) as u64,
+        tasks: resources,
+    };
+    let (runs, (_, managers)) =
+        bench_runs(group, runtime, shape, prepare, |(handles, _), index| {
+            get_yield_put(handles[index].clone(), S6_CYCLES, None)
+        })?;
+    let (allocations, gets) = allocated(&managers, &runs, S6_CYCLES);
+    note(format!(
+        "S6 N={resources} {system}: {allocations} of {gets} gets allocated ({:.2}%); \
+         {:.2} cores busy",
+        allocations as f64 * 100.0 / gets as f64,
+        runs.cpu.cores_busy()
+    ));
+    Some(S6Row {
+        resources,
+        system,
+        allocations,
+        gets,
+    })
+}
+
+fn s6(criterion: &mut Criterion, runtime: &Runtime) -> Vec<S6Row> {
+    let mut group = group(criterion, S6_GROUP);
+    let mut rows = Vec::new();
+    for n in S6_RESOURCES {
+        rows.extend(s6_system(&mut group, runtime, THIS_CRATE, n, || {
+            let pool = resourcepool::Pool::new(S6_MAX);
+            counted(n, |manager| pool.create(manager))
+        }));
+        rows.extend(s6_system(
+            &mut group,
+            runtime,
+            THIS_CRATE_HANDOFF_ZERO,
+            n,
+            || {
+                let pool = resourcepool::Pool::builder(S6_MAX)
+                    .handoff_after(Duration::ZERO)
+                    .build();
+                counted(n, |manager| pool.create(manager))
+            },
+        ));
+        rows.extend(s6_system(&mut group, runtime, GO_PORT, n, || {
+            let pool = go_port::Pool::new(S6_MAX);
+            counted(n, |manager| pool.create(manager))
+        }));
+    }
+    rows
+}
+
+/// Prints S6's table: time per get and the fraction of gets that allocated,
+/// per system and N, with the allocation target.
+fn print_s6(rows: &[S6Row]) {
+    if rows.is_empty() {
+        return;
+    }
+    println!(
+        "\n### S6, reuse under pressure (max {S6_MAX}, one task per resource, get / yield / put)\n"
+    );
+    println!("| N | system | ns per get | gets that allocated | target | met |");
+    println!("|---:|---|---:|---:|---|---|");
+    for row in rows {
+        let id = format!("{}/{}", row.system, row.resources);
+        let ns =
+            common::ns_per_op(S6_GROUP, &id).map_or(String::from("-"), |ns| format!("{ns:.1}"));
+        let fraction = row.allocations as f64 / row.gets as f64;
+        let (target, met) = if row.system == THIS_CRATE && row.resources == 11 {
+            (
+                format!("≤ {:.0}%", S6_ALLOCATION_TARGET * 100.0),
+                if fraction <= S6_ALLOCATION_TARGET {
+                    "yes"
+                } else {
+                    "NO"
+                },
+            )
+        } else {
+            (String::from("-"), "-")
+        };
+        println!(
+            "| {} | {} | {ns} | {:.2}% ({} of {}) | {target} | {met} |",
+            row.resources,
+            row.system,
+            fraction * 100.0,
+            row.allocations,
+            row.gets
+        );
+    }
+}
+
 /// Runs `cycles` gets of one system in S3, S4 or S5's shape on one thread
 /// (a current-thread runtime), for callgrind: `contention --cycles SCENARIO
 /// CYCLES SYSTEM`. Only S3..S5 for this crate and the Go port.
@@ -531,6 +665,7 @@ fn main() {
     s2(&mut criterion, &runtime);
     s3_s4(&mut criterion, &runtime);
     s5(&mut criterion, &runtime);
+    let s6_rows = s6(&mut criterion, &runtime);
     criterion.final_summary();
 
     let mut comparisons = Vec::new();
@@ -583,8 +718,24 @@ fn main() {
             target: None,
         });
     }
+    let s6_ids: Vec<[String; 3]> = S6_RESOURCES
+        .iter()
+        .map(|n| [THIS_CRATE, THIS_CRATE_HANDOFF_ZERO, GO_PORT].map(|s| format!("{s}/{n}")))
+        .collect();
+    let s6_names: Vec<String> = S6_RESOURCES.iter().map(|n| format!("S6 N={n}")).collect();
+    for (ids, scenario) in s6_ids.iter().zip(&s6_names) {
+        for peer in [1, 2] {
+            comparisons.push(Comparison {
+                scenario,
+                subject: (S6_GROUP, &ids[0]),
+                baseline: (S6_GROUP, &ids[peer]),
+                target: None,
+            });
+        }
+    }
     print_summary(
-        "S2..S5 (speedup = other's time per get / this crate's)",
+        "S2..S6 (speedup = other's time per get / this crate's)",
         &comparisons,
     );
+    print_s6(&s6_rows);
 }
