@@ -12,8 +12,10 @@ use crate::resource::Resource;
 /// Dropping it is the *put*: the item stays allocated and becomes idle, the
 /// most recently used of the pool, and the next get of the resource reuses it.
 /// If a release was scheduled (see [`Resource::schedule_release`]), the item is
-/// released instead. While other gets wait for the pool's capacity, a put
-/// releases the item and hands its charge to the longest waiting of them.
+/// released instead. While other gets wait for the pool's capacity, the item
+/// stays idle too, unless the longest waiting get has waited longer than the
+/// pool's [`handoff_after`](crate::PoolBuilder::handoff_after): then the item
+/// is handed to that get, which releases it and allocates with its charge.
 ///
 /// # Panics
 ///

@@ -15,7 +15,8 @@
 //! put of all idle resources: it is the least recently used.
 //!
 //! An evictor, still holding the heap's lock, also queues its own resource
-//! *ahead* of the put that will follow its allocation: it takes a time from
+//! *ahead* of the put that will follow its allocation (unless other gets wait
+//! for capacity: then its put must add the entry, which wakes one of them): it takes a time from
 //! the clock, stores it as the resource's put time and adds the entry (unless
 //! the resource has one already). That put then keeps the entry and takes no
 //! lock, so an evicting get locks the heap once rather than twice. The order
@@ -149,9 +150,16 @@ impl IdleSet {
     /// dropping the last handle of a resource releases its item, which runs
     /// the manager's code, and a panic there must not stop the victim's
     /// release.
+    ///
+    /// `others_wait` is asked under the lock, once a victim is claimed: while
+    /// other gets wait for capacity, the evictor does not queue its resource
+    /// ahead, so that its put adds the entry and wakes one of them (a sleeping
+    /// waiter that looked before the eviction would miss an entry made ahead,
+    /// and a put that keeps its entry wakes nobody).
     pub(crate) fn take_least_recently_used(
         &self,
         own: &(dyn QueueAhead + Sync),
+        others_wait: &dyn Fn() -> bool,
     ) -> (Option<Arc<dyn Victim>>, Retired) {
         // An insert counts its entry before it adds it, and wakes waiters after
         // (`PoolInner::push_idle`): a waiter that sees no entry here is woken.
@@ -171,13 +179,17 @@ impl IdleSet {
                 match resource.evict(entry.put_time) {
                     Evict::Claimed => {
                         // The evictor's entry takes the victim's place (and
-                        // count), or, if it has one already, the count drops.
-                        let put_time = self.clock.fetch_add(1, Ordering::Relaxed);
-                        match own.queue_ahead(put_time) {
-                            Some(entry) => heap.push(Entry {
-                                put_time,
-                                resource: entry,
-                            }),
+                        // count), or, if it has one already or others wait,
+                        // the count drops.
+                        let entry = if others_wait() {
+                            None
+                        } else {
+                            let put_time = self.clock.fetch_add(1, Ordering::Relaxed);
+                            own.queue_ahead(put_time)
+                                .map(|resource| Entry { put_time, resource })
+                        };
+                        match entry {
+                            Some(entry) => heap.push(entry),
                             None => {
                                 self.entries.fetch_sub(1, Ordering::Relaxed);
                             }

@@ -69,15 +69,27 @@
 //! Waits use `event-listener`, so any executor, or a blocked thread, can drive
 //! them.
 //!
-//! # Fairness
+//! # Fairness, and reuse under pressure
 //!
-//! No get starves while others make progress. While gets wait for a
-//! resource's hold, a put hands the hold (and the item) to the longest waiting
-//! of them rather than let the next get to come along take it. While gets wait
-//! for the pool's capacity, a put releases its item and hands its charge to the
-//! longest waiting get, instead of keeping the item for its own resource to
-//! reuse at once. The cost: when the pool is oversubscribed, nearly every get
-//! allocates. Waiters are served in the order they started waiting.
+//! No get starves while others make progress, and a pool under pressure still
+//! reuses its items.
+//!
+//! - While gets wait for a resource's *hold* (another guard of it is alive),
+//!   a put hands the hold (and the item) to the longest waiting of them rather
+//!   than let the next get to come along take it.
+//! - While gets wait for the pool's *capacity* (every charge is taken and no
+//!   item is idle), a put still keeps its item idle: its own resource may get
+//!   it back at once, and the longest waiting get is woken to evict the least
+//!   recently used idle item. Once that get has waited longer than
+//!   [`PoolBuilder::handoff_after`] (default 1 ms), the next put serves it
+//!   directly: the put's item is released by that get, which allocates with
+//!   its charge, and no get that came later can take the charge. A charge
+//!   freed by a release always goes to the longest waiting get.
+//!
+//! `handoff_after(Duration::ZERO)` makes every put hand over while a get
+//! waits: strict FIFO, but an oversubscribed pool then allocates on nearly
+//! every get. `Duration::MAX` never hands over: the most reuse, and a waiter
+//! may wait as long as the others keep getting their items back.
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
