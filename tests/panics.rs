@@ -12,11 +12,13 @@ mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
 
 use common::{
     assert_every_charge_usable, assert_quiescent, bounded, counts, poll_by_hand, pool_of_max,
-    PanicOnRelease, Tracker, LIMIT, RELEASE_PANIC,
+    Counting, PanicOnRelease, ReleasePanic, Tracker, LIMIT, RELEASE_PANIC,
 };
 use futures_lite::future::block_on;
 use resourcepool::{Pool, Resource};
@@ -187,5 +189,115 @@ fn a_panic_while_a_guard_is_held_puts_the_item_back() {
         drop(guard);
         assert_eq!(tracker.releases(), 0);
         assert_whole(&pool, &tracker, &resource);
+    });
+}
+
+/// Resources whose out-of-date entries an evicting get goes through before
+/// it reaches its victim's: enough that it still holds the first of them
+/// when this thread has dropped their handles.
+const STALE: usize = 20_000;
+
+/// Keys: the stale resources have `0..STALE`.
+const VICTIM: usize = STALE;
+const HELD: usize = STALE + 1;
+const EVICTOR: usize = STALE + 2;
+
+/// Whether the idle set holds an entry for `resource`, as its `Debug` shows
+/// (the QUEUED flag of its state).
+fn has_entry<M: resourcepool::AllocateRelease>(resource: &Resource<M>) -> bool {
+    format!("{resource:?}").contains("\"QUEUED\"")
+}
+
+/// One run of the race below. Returns whether it happened: a handle the
+/// evicting get held (and so the `release` it ran) was its resource's last.
+fn evict_while_the_last_handles_are_dropped() -> bool {
+    let tracker = Tracker::new(STALE + 2);
+    let pool = Pool::new(STALE + 2);
+    let panics = ReleasePanic::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let victim = pool.create(PanicOnRelease {
+        counting: Counting::new(VICTIM, &tracker).logging(&log),
+        panics: ReleasePanic::new(),
+    });
+    let held = pool.create(PanicOnRelease::new(HELD, &tracker));
+    let stale: Vec<_> = (0..STALE)
+        .map(|key| pool.create(PanicOnRelease::sharing(&panics)(key, &tracker)))
+        .collect();
+    // Every charge is taken, and the idle set holds, in put order: `held`'s
+    // entry, the stale resources' entries, the victim's. Each stale resource
+    // is then put again, so that the evicting get finds its entry out of
+    // date, takes a handle to it (kept until it has claimed the victim) and
+    // files it again after the victim's.
+    drop(block_on(held.get()).unwrap());
+    for resource in &stale {
+        drop(block_on(resource.get()).unwrap());
+    }
+    drop(block_on(victim.get()).unwrap());
+    for resource in &stale {
+        drop(block_on(resource.get()).unwrap());
+    }
+    // `held` is in use: the evicting get drops its entry first, which tells
+    // this thread that it is past looking for a free charge.
+    let held_guard = block_on(held.get()).unwrap();
+    assert!(has_entry(&held), "{held:?}");
+    let evictor = pool.create(PanicOnRelease::new(EVICTOR, &tracker));
+    let evicting_get = {
+        let (evictor, panics) = (evictor.clone(), panics.clone());
+        thread::spawn(move || {
+            // Only the first release on this thread panics: a second panic
+            // while unwinding would abort.
+            panics.next_on_this_thread();
+            catch_unwind(AssertUnwindSafe(|| drop(block_on(evictor.get())))).is_err()
+        })
+    };
+    while has_entry(&held) && !evicting_get.is_finished() {
+        std::hint::spin_loop();
+    }
+    // The last handles, in the order the evicting get goes through their
+    // entries: those it holds already are released when it lets them go.
+    drop(stale);
+    let get_panicked = evicting_get.join().unwrap();
+    let happened = panics.ran_on_thread() > 0;
+    assert_eq!(get_panicked, happened, "{:?}", pool.stats());
+    drop(held_guard);
+
+    let victim_releases = log.lock().unwrap().len();
+    let evicted = !victim.is_allocated();
+    assert_eq!(
+        victim_releases,
+        usize::from(evicted),
+        "the victim was released {victim_releases} times (evicted: {evicted}): {:?}",
+        pool.stats()
+    );
+    assert_every_charge_usable(&pool, &tracker);
+    let got = {
+        let victim = victim.clone();
+        bounded(Duration::from_secs(10), move || {
+            block_on(victim.get()).map(|guard| guard.key)
+        })
+    };
+    assert_eq!(got.unwrap(), VICTIM);
+    drop(evictor);
+    assert_eq!(tracker.live(), tracker.allocations() - tracker.releases());
+    assert_quiescent(&pool, &tracker);
+    happened
+}
+
+/// An evicting get takes handles to the resources whose out-of-date entries
+/// it files again, and lets them go after it has claimed its victim. If one
+/// of them was the last handle of its resource (the others were dropped
+/// meanwhile), letting it go releases that resource's idle item on the
+/// evicting thread, and that `release` may panic. The panic propagates from
+/// the get; the victim must still be released once and its charge must not
+/// be lost.
+#[test]
+fn a_release_panic_of_a_handle_dropped_during_an_eviction_does_not_leak_the_victims_charge() {
+    const RUNS: usize = 10;
+    bounded(LIMIT, || {
+        let happened = (0..RUNS).any(|_| evict_while_the_last_handles_are_dropped());
+        assert!(
+            happened,
+            "in {RUNS} runs, no handle the evicting get held was its resource's last"
+        );
     });
 }
