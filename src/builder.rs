@@ -3,6 +3,7 @@
 use core::time::Duration;
 
 use crate::pool::Pool;
+use crate::stats::MAX_COUNT;
 
 /// How long the longest waiting get may wait for capacity before a put hands
 /// its charge to it, unless set otherwise.
@@ -74,7 +75,9 @@ impl PoolBuilder {
     /// # Panics
     ///
     /// If `max` (given to [`Pool::builder`]) is zero: no resource could ever
-    /// be got.
+    /// be got. If it is above 2,097,151 (2^21 - 1): the pool counts its
+    /// allocated, allocating and releasing items in one 64-bit word, so that
+    /// [`Pool::stats`] reads them at one instant.
     ///
     /// # Examples
     ///
@@ -83,6 +86,11 @@ impl PoolBuilder {
     /// assert_eq!(pool.max(), 900);
     /// ```
     pub fn build(self) -> Pool {
+        assert!(
+            self.max <= MAX_COUNT,
+            "resourcepool::Pool: max must be at most {MAX_COUNT}, got {}",
+            self.max
+        );
         Pool::from_builder(self)
     }
 }

@@ -39,6 +39,24 @@
 //! HOLD_WAITERS > 0 implies HELD: waiters join only while the hold is taken, and
 //! the hold is only let go (HELD cleared) when no waiter is counted.
 //!
+//! PUTS and ABA: an evictor ([`evict`]) loads the word, reads the resource's
+//! put time to compare it with its entry's (`latest`), then swaps the whole
+//! word. The swap alone makes the claim safe: it succeeds only on a word that
+//! is idle at that instant and takes the item then in the slot, once, with
+//! its charge; and the entry in the evictor's hand is still the resource's
+//! only one, as QUEUED is cleared only by evictors, under the idle set's lock
+//! that this one holds. PUTS guards `latest`, read before the swap: every way
+//! from an idle word back to an idle word goes through a put, so a resource
+//! got and put again in between fails the swap, unless the count wrapped: a
+//! multiple of 65,536 puts of the resource while the evictor waits between
+//! its read and its swap (about a millisecond of get and put in a loop, so a
+//! preempted evictor can see it). Then, if no other put took a new time from
+//! the idle set's clock meanwhile, each of those puts kept the entry's time
+//! (`IdleSet::put_time`) and the resource is still the least recently used;
+//! if one did, the resource's latest put is newer than that one, and the
+//! evictor takes it ahead of a resource put before it. A wrap can thus break
+//! the LRU order, never the item taken, its release or its charge.
+//!
 //! The derived states the pool reports are: *allocating* (HELD, CHARGED, not
 //! ALLOCATED, not RELEASING), *in use* (HELD and ALLOCATED), *idle* (ALLOCATED,
 //! not HELD) and *releasing* (RELEASING).

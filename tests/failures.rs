@@ -1,6 +1,7 @@
 //! Phase 3 failing: an `allocate` error is returned as `Error::Allocate` with
 //! the manager's error as its source, and a panic propagates; either way the
-//! charge is freed and the hold dropped, so other gets go on.
+//! charge is freed and the hold dropped, so other gets go on. (Panics in
+//! `release` and in code holding a guard are in `panics.rs`.)
 
 mod common;
 
@@ -10,8 +11,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 
 use common::{
-    assert_quiescent, bounded, counts, poll_by_hand, pool_of_max, Counting, Failed, Next,
-    SlowToAllocate, LIMIT,
+    assert_every_charge_usable, assert_quiescent, bounded, counts, poll_by_hand, pool_of_max,
+    Counting, Failed, Next, SlowToAllocate, LIMIT,
 };
 use futures_lite::future::block_on;
 use resourcepool::Error;
@@ -154,6 +155,29 @@ fn a_get_waiting_for_capacity_goes_on_after_an_allocate_panic() {
         drop(panicking_get);
         drop(block_on(waiting).unwrap());
         assert_eq!(counts(pool.stats()), (0, 1, 0, 0));
+        assert_quiescent(&pool, &tracker);
+    });
+}
+
+#[test]
+fn an_allocate_panic_after_an_eviction_frees_the_charge_the_victim_passed_on() {
+    bounded(LIMIT, || {
+        let (pool, tracker, [victim, busy, panicking]) = pool_of_max(2, Counting::new);
+        drop(block_on(victim.get()).unwrap());
+        let busy_guard = block_on(busy.get()).unwrap();
+        panicking.manager().set_next(Next::Panic);
+        assert_eq!(panic_message_of(pin!(panicking.get())), PANIC_MESSAGE);
+        // The victim was evicted (released once), and its charge, which had
+        // passed to the panicking get, is free again.
+        assert!(!victim.is_allocated() && !panicking.is_allocated());
+        assert_eq!(counts(pool.stats()), (1, 0, 0, 0));
+        assert_eq!((tracker.allocations(), tracker.releases()), (2, 1));
+        drop(busy_guard);
+        assert_every_charge_usable(&pool, &tracker);
+        let guard = block_on(panicking.try_get()).unwrap();
+        assert_eq!(guard.key, 2);
+        drop(guard);
+        assert_eq!(tracker.live(), tracker.allocations() - tracker.releases());
         assert_quiescent(&pool, &tracker);
     });
 }

@@ -11,7 +11,9 @@
 //! - no charge lost: with every guard dropped, `stats().in_use == 0` and
 //!   `idle + releasing + allocating` equals the items the managers see alive;
 //! - `release` is called exactly once per item `allocate` returned (checked at
-//!   each release, and for every item once the resources are dropped).
+//!   each release, and for every item once the resources are dropped);
+//! - every `stats()` describes a state that could exist (checked where a model
+//!   reads it while other threads run).
 #![cfg(loom)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use futures_lite::future::poll_once;
 use loom::future::block_on;
 use loom::thread;
-use resourcepool::{AllocateRelease, Guard, Pool, Resource};
+use resourcepool::{AllocateRelease, Guard, Pool, Resource, Stats};
 
 /// What all the managers of one model saw. Plain std atomics: loom runs its
 /// threads one at a time on one OS thread, so they add no interleavings.
@@ -222,6 +224,16 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
         released.iter().all(|&done| done),
         "items never released: {released:?}"
     );
+}
+
+/// Checks that `stats` could describe its pool: no count above `max`, and at
+/// most `max` items in use, idle or being released together.
+fn assert_possible(stats: Stats) {
+    assert!(
+        stats.in_use + stats.idle + stats.releasing <= stats.max,
+        "more items than max: {stats:?}"
+    );
+    assert!(stats.allocating <= stats.in_use, "{stats:?}");
 }
 
 /// Runs `model` under loom with at most `preemptions` preemptions, the
@@ -485,6 +497,26 @@ fn last_handle_dropped_while_idle_races_eviction() {
         };
         drop(resources.remove(0));
         evictor.join().unwrap();
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// `stats()` is read while another thread evicts idle A for B, and B
+/// allocates, uses and releases its item: an item moving from one count to
+/// another (idle to releasing, allocating to in use, in use to releasing) is
+/// never seen in both, so no reading shows more items than `max`.
+#[test]
+fn stats_read_while_an_item_is_evicted_allocated_and_released() {
+    check(3, || {
+        let (pool, resources, tracker) = pool_with(1, 2);
+        get_use_put(&resources[0]);
+        let other = {
+            let b = resources[1].clone();
+            thread::spawn(move || Held::new(block_on(b.get()).unwrap()).release())
+        };
+        assert_possible(pool.stats());
+        assert_possible(pool.stats());
+        other.join().unwrap();
         assert_quiescent(pool, resources, &tracker);
     });
 }

@@ -3,12 +3,13 @@
 //! - managers: `Counting`, which counts live items in a `Tracker` and checks
 //!   them against `max`; `SlowToAllocate`, whose `allocate` is pending once;
 //!   `Gated`, whose next `allocate` can hang and whose next `release` can be
-//!   held until the test lets it return;
+//!   held until the test lets it return; `PanicOnRelease`, whose `release`
+//!   can be made to panic (on one thread only, if need be);
 //! - setup: `pool_of_max`, a pool and its resources;
 //! - polling by hand: `poll_by_hand` (a no-op waker) and `Poller` (a waker
 //!   that counts its wakes);
 //! - running: `bounded`, a time bound, and the runtime wrappers;
-//! - checks: `counts` and `assert_quiescent`.
+//! - checks: `counts`, `assert_quiescent` and `assert_every_charge_usable`.
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
 use std::future::Future;
@@ -16,7 +17,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
+use std::thread::ThreadId;
 use std::time::Duration;
+
+use futures_lite::future::block_on;
 
 use resourcepool::{AllocateRelease, Pool, Resource, Stats};
 
@@ -284,6 +288,106 @@ impl AllocateRelease for Gated {
     }
 }
 
+/// What the `release` of a `PanicOnRelease` panics with.
+pub const RELEASE_PANIC: &str = "release panicked on purpose";
+
+/// When the `release` of the `PanicOnRelease` managers sharing it panics.
+#[derive(Debug, Default)]
+pub struct ReleasePanic {
+    /// Panics still to make.
+    left: AtomicUsize,
+    /// If set, only a release on this thread panics.
+    thread: Mutex<Option<ThreadId>>,
+    /// Releases that ran on that thread since it was set.
+    ran_on_thread: AtomicUsize,
+}
+
+impl ReleasePanic {
+    pub fn new() -> Arc<ReleasePanic> {
+        Arc::new(ReleasePanic::default())
+    }
+
+    /// The next release panics, on whatever thread it runs.
+    pub fn next(&self) {
+        *self.thread.lock().unwrap() = None;
+        self.left.store(1, Ordering::SeqCst);
+    }
+
+    /// The next release that runs on the calling thread panics; releases on
+    /// other threads do not.
+    pub fn next_on_this_thread(&self) {
+        *self.thread.lock().unwrap() = Some(std::thread::current().id());
+        self.ran_on_thread.store(0, Ordering::SeqCst);
+        self.left.store(1, Ordering::SeqCst);
+    }
+
+    /// How many releases ran on the thread of `next_on_this_thread` since.
+    pub fn ran_on_thread(&self) -> usize {
+        self.ran_on_thread.load(Ordering::SeqCst)
+    }
+
+    /// Whether the release running now must panic.
+    fn fires(&self) -> bool {
+        if let Some(thread) = *self.thread.lock().unwrap() {
+            if thread != std::thread::current().id() {
+                return false;
+            }
+            self.ran_on_thread.fetch_add(1, Ordering::SeqCst);
+        }
+        self.left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+    }
+}
+
+/// A `Counting` whose `release` panics with `RELEASE_PANIC` when its
+/// `ReleasePanic` says so, after it has released the item (so the tracker
+/// sees it gone, as with a real manager whose clean-up panics).
+#[derive(Debug)]
+pub struct PanicOnRelease {
+    pub counting: Counting,
+    pub panics: Arc<ReleasePanic>,
+}
+
+impl PanicOnRelease {
+    /// With a `ReleasePanic` of its own.
+    pub fn new(key: usize, tracker: &Arc<Tracker>) -> PanicOnRelease {
+        PanicOnRelease {
+            counting: Counting::new(key, tracker),
+            panics: ReleasePanic::new(),
+        }
+    }
+
+    /// Managers that all share `panics`, for `pool_of_max`.
+    pub fn sharing(
+        panics: &Arc<ReleasePanic>,
+    ) -> impl Fn(usize, &Arc<Tracker>) -> PanicOnRelease + '_ {
+        move |key, tracker| PanicOnRelease {
+            counting: Counting::new(key, tracker),
+            panics: panics.clone(),
+        }
+    }
+}
+
+impl AllocateRelease for PanicOnRelease {
+    type Item = Item;
+    type Error = Failed;
+
+    async fn allocate(&self) -> Result<Item, Failed> {
+        self.counting.allocate().await
+    }
+
+    fn release(&self, item: Item) -> Result<(), Failed> {
+        let result = self.counting.release(item);
+        if self.panics.fires() {
+            panic!("{RELEASE_PANIC}");
+        }
+        result
+    }
+}
+
 // Setup.
 
 /// A pool of `max` with `N` resources (keys `0..N`) whose managers
@@ -457,5 +561,32 @@ pub fn assert_quiescent(pool: &Pool, tracker: &Tracker) {
         "{stats:?}"
     );
     assert!(stats.idle <= stats.max, "{stats:?}");
+    tracker.assert_never_exceeded();
+}
+
+/// Checks that every one of the pool's `max` charges can be used: `max` new
+/// resources are all got at once, none waiting (each takes a free charge or
+/// evicts an idle item), then released.
+pub fn assert_every_charge_usable(pool: &Pool, tracker: &Arc<Tracker>) {
+    let max = pool.max();
+    let resources: Vec<_> = (0..max)
+        .map(|i| pool.create(Counting::new(1_000_000 + i, tracker)))
+        .collect();
+    let guards: Vec<_> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, resource)| match block_on(resource.try_get()) {
+            Ok(guard) => guard,
+            Err(error) => panic!(
+                "charge {} of {max} is not usable: {error:?}, {:?}",
+                i + 1,
+                pool.stats()
+            ),
+        })
+        .collect();
+    assert_eq!(pool.stats().in_use, max);
+    for guard in guards {
+        guard.release().unwrap();
+    }
     tracker.assert_never_exceeded();
 }
