@@ -21,9 +21,11 @@
 //! documents them. After every operation the outcome, `stats()`,
 //! `is_allocated()`, which items were released, and which tasks were woken
 //! must equal the model's, and the SPEC invariants are checked on what the
-//! crate did: live items never exceed `max`, `release` runs once per item, one
-//! guard per resource, the least recently put idle resource is evicted, and no
-//! waiter sleeps while what it waits for is available. At the end every task and handle is dropped and
+//! crate did: live items never exceed `max`, one live item per resource,
+//! `release` runs once per item and only for a reason SPEC.md names, one guard
+//! per resource, the least recently put idle resource is evicted, a put hands
+//! its item over only to a get that waits, and no waiter sleeps while what it
+//! waits for is available. At the end every task and handle is dropped and
 //! nothing may be lost.
 #![no_main]
 
@@ -180,6 +182,8 @@ struct ControlState {
     live: usize,
     /// Per allocation serial: whether `release` was called for it.
     released: Vec<bool>,
+    /// Per allocation serial: the resource it was allocated for.
+    keys: Vec<usize>,
     next_allocate: [AllocateMode; MAX_RESOURCES],
     fail_next_release: [bool; MAX_RESOURCES],
     /// The result a pending `allocate` was told to return.
@@ -202,6 +206,7 @@ impl Control {
                 max,
                 live: 0,
                 released: Vec::new(),
+                keys: Vec::new(),
                 next_allocate: [AllocateMode::Succeed; MAX_RESOURCES],
                 fail_next_release: [false; MAX_RESOURCES],
                 gates: [None; MAX_RESOURCES],
@@ -235,6 +240,7 @@ impl Allocation<'_> {
             return Err(Failed);
         }
         control.released.push(false);
+        control.keys.push(self.manager.key);
         Ok(Item {
             key: self.manager.key,
             serial: control.released.len() - 1,
@@ -281,6 +287,18 @@ impl AllocateRelease for Manager {
                 "{} live items, max {}",
                 control.live,
                 control.max
+            );
+            // SPEC: at most one live item per resource; one whose item is
+            // still being released allocates anew only once that returned.
+            let previous = control
+                .keys
+                .iter()
+                .zip(&control.released)
+                .any(|(&key, &released)| key == self.key && !released);
+            assert!(
+                !previous,
+                "r{} allocates while its previous item is not released",
+                self.key
             );
             std::mem::replace(&mut control.next_allocate[self.key], AllocateMode::Succeed)
         };
@@ -1372,7 +1390,9 @@ impl Run {
     /// Applies one operation to both sides, if it applies, and checks what it
     /// did.
     fn apply(&mut self, op: Op) {
+        let before = Before::take(self);
         if self.apply_op(op) {
+            self.check_releases(op, &before);
             self.check();
         }
     }
@@ -1546,6 +1566,100 @@ impl Run {
             }
         }
         true
+    }
+
+    /// SPEC: an item is released only for a reason SPEC.md names: a release
+    /// the caller asked for (`Guard::release`, `schedule_release` of an idle
+    /// item, a put after `schedule_release`), the last handle dropped, an
+    /// eviction (one idle item, for a get of another resource), or, with
+    /// `handoff_after(ZERO)`, a hand-over (the waiter the item was granted to
+    /// releases it). So a put releases its item only if a release was
+    /// scheduled (with `handoff_after(MAX)` it never hands it over either),
+    /// and it hands its item over exactly when a get waits in the queue and
+    /// is not yet granted: never for a `try_get` or a get whose cancel was
+    /// complete, which do not join.
+    fn check_releases(&mut self, op: Op, before: &Before) {
+        let resources = before.idle.len();
+        // The task the operation acted on: (resource, state before; `None`
+        // for a task it started).
+        let acted = match op {
+            Op::Start { resource, .. } => Some((usize::from(resource) % resources, None)),
+            Op::Poll(i) | Op::DropTask(i) | Op::Put(i) | Op::Release(i) => {
+                let (resource, state) = before.tasks[usize::from(i) % before.tasks.len()];
+                Some((resource, Some(state)))
+            }
+            _ => None,
+        };
+        let control = self.actual.control.lock();
+        let mut evictions = 0;
+        let mut reasons = Vec::new();
+        for serial in 0..control.released.len() {
+            if !control.released[serial] || before.released.get(serial) == Some(&true) {
+                continue;
+            }
+            let k = control.keys[serial];
+            let by_acted = acted.is_some_and(|(r, _)| r == k);
+            let died = before.alive[k] && !self.model.resources[k].alive;
+            let why = if died {
+                "the last handle dropped"
+            } else {
+                match (op, acted) {
+                    (Op::Release(_), _) if by_acted => "Guard::release",
+                    (Op::ScheduleRelease(i), _)
+                        if usize::from(i) % resources == k && before.idle[k] =>
+                    {
+                        "schedule_release of an idle item"
+                    }
+                    (Op::Put(_) | Op::DropTask(_) | Op::Poll(_), _)
+                        if by_acted && before.armed[k] =>
+                    {
+                        "a put after schedule_release"
+                    }
+                    (Op::Start { .. } | Op::Poll(_), Some((r, _))) if r != k && before.idle[k] => {
+                        evictions += 1;
+                        "an eviction"
+                    }
+                    (
+                        Op::Poll(_) | Op::DropTask(_),
+                        Some((_, Some(TaskState::WaitCapacity { .. }))),
+                    ) if before.handed_over[k] && self.model.handoff == Handoff::Always => {
+                        "a hand-over, by the waiter it was granted to"
+                    }
+                    _ => panic!(
+                        "SPEC: item {serial} of r{k} released, and SPEC.md names no reason \
+                         for it\n{}",
+                        self.history()
+                    ),
+                }
+            };
+            reasons.push(format!("  released item {serial} of r{k}: {why}"));
+        }
+        assert!(
+            evictions <= 1,
+            "one get evicted {evictions} items\n{}",
+            self.history()
+        );
+        drop(control);
+        self.log.extend(reasons);
+        // The put's hand-over: exactly when a get waits not yet granted, and
+        // only with handoff_after(ZERO).
+        if let (Op::Put(_) | Op::DropTask(_), Some((r, Some(TaskState::Holding { .. })))) =
+            (op, acted)
+        {
+            let releasing = self.actual.pool.stats().releasing;
+            let handed = releasing > before.releasing;
+            let expected = self.model.handoff == Handoff::Always && before.a_get_waits;
+            assert_eq!(
+                handed,
+                expected,
+                "the put of r{r} {} its item, with {} capacity waiter not yet granted \
+                 ({:?})\n{}",
+                if handed { "handed over" } else { "kept" },
+                if before.a_get_waits { "a" } else { "no" },
+                self.model.handoff,
+                self.history()
+            );
+        }
     }
 
     /// Compares everything observable with the model, and checks the SPEC
@@ -1792,6 +1906,47 @@ impl Run {
             0,
             "the fresh items were not released"
         );
+    }
+}
+
+/// What `Run::check_releases` compares an operation's releases with.
+struct Before {
+    /// Per allocation serial: whether it was released.
+    released: Vec<bool>,
+    /// Per resource: alive, idle, release scheduled, item handed over.
+    alive: Vec<bool>,
+    idle: Vec<bool>,
+    armed: Vec<bool>,
+    handed_over: Vec<bool>,
+    /// Per task: its resource and state.
+    tasks: Vec<(usize, TaskState)>,
+    /// `stats().releasing`.
+    releasing: usize,
+    /// A get waits for capacity, not yet granted.
+    a_get_waits: bool,
+}
+
+impl Before {
+    fn take(run: &Run) -> Self {
+        let resources = &run.model.resources;
+        Before {
+            released: run.actual.control.lock().released.clone(),
+            alive: resources.iter().map(|r| r.alive).collect(),
+            idle: resources.iter().map(|r| r.is_idle()).collect(),
+            armed: resources.iter().map(|r| r.release_on_put).collect(),
+            handed_over: resources
+                .iter()
+                .map(|r| matches!(r.phase, Phase::HandedOver { .. }))
+                .collect(),
+            tasks: run
+                .model
+                .tasks
+                .iter()
+                .map(|task| (task.resource, task.state))
+                .collect(),
+            releasing: run.actual.pool.stats().releasing,
+            a_get_waits: run.model.first_ungranted().is_some(),
+        }
     }
 }
 
