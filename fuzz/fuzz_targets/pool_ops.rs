@@ -8,18 +8,25 @@
 //! pending `allocate` and the put/release command complete on command and wake
 //! nobody, so every wakeup a task sees comes from the crate.
 //!
+//! The pool hands over with `handoff_after(Duration::ZERO)` (on every put while
+//! a get waits) or `Duration::MAX` (never), chosen by the input; the settings in
+//! between read a clock and are not modelled.
+//!
 //! The model is sequential and exact: which waiter a notification reaches
-//! (event-listener's FIFO of listeners, a dropped notified hold listener
-//! passing its notification on, a leaving capacity waiter passing its own on by
-//! hand with a grant), the hold handoff, the capacity grants of the fairness
-//! rule, and exact LRU eviction from the idle set are all modelled as `src/`
+//! (event-listener's FIFO of hold listeners, a dropped notified hold listener
+//! passing its notification on; the pool's FIFO queue of capacity waiters with
+//! its phases Waiting, Notified and Granted), the hold handoff, the hand-over of
+//! a put's item and the grant of a freed charge to the first waiter not yet
+//! granted, and exact LRU eviction from the idle set are all modelled as `src/`
 //! documents them. After every operation the outcome, `stats()`,
 //! `is_allocated()`, which items were released, and which tasks were woken
 //! must equal the model's, and the SPEC invariants are checked on what the
-//! crate did: live items never exceed `max`, `release` runs once per item, one
-//! guard per resource, the least recently put idle resource is evicted, and no
-//! waiter sleeps while what it waits for is available. At the end every task
-//! and handle is dropped and nothing may be lost.
+//! crate did: live items never exceed `max`, one live item per resource,
+//! `release` runs once per item and only for a reason SPEC.md names, one guard
+//! per resource, the least recently put idle resource is evicted, a put hands
+//! its item over only to a get that waits, and no waiter sleeps while what it
+//! waits for is available. At the end every task and handle is dropped and
+//! nothing may be lost.
 #![no_main]
 
 use std::cell::Cell;
@@ -29,6 +36,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -97,15 +105,43 @@ enum Op {
     FailNextRelease(u8),
 }
 
+/// When a put hands its item to the longest waiting get
+/// (`PoolBuilder::handoff_after`): the two settings that read no clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handoff {
+    /// `Duration::ZERO`: every put while a get waits that is not yet granted.
+    Always,
+    /// `Duration::MAX`: never.
+    Never,
+}
+
+impl Handoff {
+    fn after(self) -> Duration {
+        match self {
+            Handoff::Always => Duration::ZERO,
+            Handoff::Never => Duration::MAX,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Input {
     max: usize,
+    handoff: Handoff,
     ops: Vec<Op>,
 }
 
 impl<'a> Arbitrary<'a> for Input {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
-        let max = usize::from(u.int_in_range(1u8..=3)?);
+        // The first byte: `max` (1 to 3, as `int_in_range(1..=3)` reads it)
+        // and, in its top bit, the hand-over setting.
+        let first = u.int_in_range(0u8..=u8::MAX)?;
+        let max = 1 + usize::from(first % 3);
+        let handoff = if first & 0x80 != 0 {
+            Handoff::Always
+        } else {
+            Handoff::Never
+        };
         let mut ops = Vec::new();
         for op in u.arbitrary_iter::<Op>()? {
             ops.push(op?);
@@ -113,7 +149,7 @@ impl<'a> Arbitrary<'a> for Input {
                 break;
             }
         }
-        Ok(Input { max, ops })
+        Ok(Input { max, handoff, ops })
     }
 }
 
@@ -146,6 +182,8 @@ struct ControlState {
     live: usize,
     /// Per allocation serial: whether `release` was called for it.
     released: Vec<bool>,
+    /// Per allocation serial: the resource it was allocated for.
+    keys: Vec<usize>,
     next_allocate: [AllocateMode; MAX_RESOURCES],
     fail_next_release: [bool; MAX_RESOURCES],
     /// The result a pending `allocate` was told to return.
@@ -161,13 +199,14 @@ struct Control {
 }
 
 impl Control {
-    fn new(max: usize) -> Arc<Control> {
+    fn new(max: usize, handoff: Handoff) -> Arc<Control> {
         Arc::new(Control {
-            pool: Pool::new(max),
+            pool: Pool::builder(max).handoff_after(handoff.after()).build(),
             state: Mutex::new(ControlState {
                 max,
                 live: 0,
                 released: Vec::new(),
+                keys: Vec::new(),
                 next_allocate: [AllocateMode::Succeed; MAX_RESOURCES],
                 fail_next_release: [false; MAX_RESOURCES],
                 gates: [None; MAX_RESOURCES],
@@ -201,6 +240,7 @@ impl Allocation<'_> {
             return Err(Failed);
         }
         control.released.push(false);
+        control.keys.push(self.manager.key);
         Ok(Item {
             key: self.manager.key,
             serial: control.released.len() - 1,
@@ -247,6 +287,18 @@ impl AllocateRelease for Manager {
                 "{} live items, max {}",
                 control.live,
                 control.max
+            );
+            // SPEC: at most one live item per resource; one whose item is
+            // still being released allocates anew only once that returned.
+            let previous = control
+                .keys
+                .iter()
+                .zip(&control.released)
+                .any(|(&key, &released)| key == self.key && !released);
+            assert!(
+                !previous,
+                "r{} allocates while its previous item is not released",
+                self.key
             );
             std::mem::replace(&mut control.next_allocate[self.key], AllocateMode::Succeed)
         };
@@ -466,10 +518,10 @@ impl Actual {
 // ----------------------------------------------------------------------------
 // The model.
 
-/// event-listener's list, as far as the crate uses it: listeners in the order
-/// they were created; `notify(1.additional())` notifies the first one not yet
-/// notified; a notified listener dropped before it was consumed passes its
-/// notification on.
+/// event-listener's list, as far as the crate uses it for the hold: listeners
+/// in the order they were created; `notify(1.additional())` notifies the first
+/// one not yet notified; a notified listener dropped before it was consumed
+/// passes its notification on.
 #[derive(Debug, Default)]
 struct Listeners {
     /// (listener id, notified)
@@ -501,14 +553,6 @@ impl Listeners {
             .expect("the model lost a listener")
     }
 
-    /// How many listeners are notified and not yet polled.
-    fn notified(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|&&(_, notified)| notified)
-            .count()
-    }
-
     fn is_notified(&self, id: u64) -> bool {
         self.entries[self.position(id)].1
     }
@@ -521,12 +565,6 @@ impl Listeners {
             self.entries.remove(index);
         }
         notified
-    }
-
-    /// The listener is dropped without passing its notification on; whether
-    /// it had one.
-    fn discard(&mut self, id: u64) -> bool {
-        self.entries.remove(self.position(id)).1
     }
 
     /// The listener is dropped.
@@ -542,7 +580,14 @@ impl Listeners {
 enum Phase {
     Unallocated,
     Allocating,
-    Allocated { serial: usize },
+    Allocated {
+        serial: usize,
+    },
+    /// A put handed the item over: taken out of the slot (RELEASING), still
+    /// charged, granted to a capacity waiter, which releases it.
+    HandedOver {
+        serial: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -610,14 +655,42 @@ impl ModelResource {
     }
 }
 
+/// Capacity granted to one waiter alone (`waiters.rs`, `Offer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Offer {
+    /// A freed charge.
+    Charge,
+    /// A put's item (its resource is `HandedOver`), with its charge.
+    Item { resource: usize },
+}
+
+/// Where a capacity waiter stands (`waiters.rs`, `Phase`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WaitPhase {
+    /// Asleep (its waker stored), until notified or granted.
+    Waiting,
+    /// An idle entry or a free charge appeared: it looks once more.
+    Notified,
+    Granted(Offer),
+}
+
+/// One entry of the pool's wait queue.
+#[derive(Debug)]
+struct Waiter {
+    ticket: u64,
+    phase: WaitPhase,
+}
+
 /// Where a task's get stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TaskState {
     /// Counted among the hold waiters.
     WaitHold { listener: u64 },
-    /// Holds the hold, counted among the capacity waiters. `woken`: notified
-    /// at least once, so it may claim a grant.
-    WaitCapacity { listener: u64, woken: bool },
+    /// Holds the hold; the resource's previous item, handed over by a put, is
+    /// not released yet (phase 2: it waits on `release_done`).
+    WaitOwnRelease,
+    /// Holds the hold, in the pool's wait queue.
+    WaitCapacity { ticket: u64 },
     /// Holds the hold and a charge, inside a pending `allocate`.
     Allocating { gate: Option<bool> },
     /// Holds a guard.
@@ -642,13 +715,12 @@ enum Step {
 #[derive(Debug)]
 struct Model {
     max: usize,
-    /// Charges taken, grants included.
+    handoff: Handoff,
+    /// Charges taken, granted ones included (a granted item keeps its charge).
     used: usize,
-    /// Charges handed to capacity waiters, not yet claimed.
-    grants: usize,
-    /// Gets counted as waiting for capacity.
-    waiters: usize,
-    capacity_listeners: Listeners,
+    /// The wait queue, in arrival (ticket) order.
+    queue: Vec<Waiter>,
+    next_ticket: u64,
     /// Put times are taken from here.
     clock: u64,
     /// The idle set: (put time of the entry, resource index), at most one
@@ -662,13 +734,13 @@ struct Model {
 }
 
 impl Model {
-    fn new(max: usize) -> Self {
+    fn new(max: usize, handoff: Handoff) -> Self {
         Model {
             max,
+            handoff,
             used: 0,
-            grants: 0,
-            waiters: 0,
-            capacity_listeners: Listeners::default(),
+            queue: Vec::new(),
+            next_ticket: 0,
             clock: 0,
             idle_set: Vec::new(),
             next_listener_id: 0,
@@ -678,6 +750,7 @@ impl Model {
         }
     }
 
+    /// (in_use, idle, allocating, releasing)
     fn stats(&self) -> (usize, usize, usize, usize) {
         let allocating = self
             .tasks
@@ -697,7 +770,12 @@ impl Model {
             .filter(allocated)
             .filter(|r| !r.held)
             .count();
-        (in_use + allocating, idle, allocating, 0)
+        let releasing = self
+            .resources
+            .iter()
+            .filter(|r| matches!(r.phase, Phase::HandedOver { .. }))
+            .count();
+        (in_use + allocating, idle, allocating, releasing)
     }
 
     fn cancel_is_ready(&self, task: usize) -> bool {
@@ -713,44 +791,80 @@ impl Model {
         !std::mem::take(&mut self.resources[resource].fail_next_release)
     }
 
-    // Capacity.
+    // The wait queue (`waiters.rs`) and the charges (`pool.rs`).
 
-    fn wake_a_waiter(&mut self) {
-        if self.waiters > 0 {
-            self.capacity_listeners.notify_one();
-        }
+    fn waiter(&self, ticket: u64) -> usize {
+        self.queue
+            .iter()
+            .position(|waiter| waiter.ticket == ticket)
+            .expect("the model lost a waiter")
     }
 
-    fn free_charge(&mut self) {
-        if self.waiters == 0 {
-            self.used -= 1;
-            self.wake_a_waiter();
-        } else {
-            self.grants += 1;
-            if !self.capacity_listeners.notify_one() {
-                // No notification is on its way for this grant: it becomes a
-                // free charge.
-                self.grants -= 1;
-                self.used -= 1;
-                self.wake_a_waiter();
+    fn phase(&self, ticket: u64) -> WaitPhase {
+        self.queue[self.waiter(ticket)].phase
+    }
+
+    /// The first waiter not yet granted: the one a grant or a hand-over serves.
+    fn first_ungranted(&self) -> Option<usize> {
+        self.queue
+            .iter()
+            .position(|waiter| !matches!(waiter.phase, WaitPhase::Granted(_)))
+    }
+
+    /// Wakes the first waiter still asleep; false if there is none.
+    fn notify_one(&mut self) -> bool {
+        match self
+            .queue
+            .iter_mut()
+            .find(|waiter| waiter.phase == WaitPhase::Waiting)
+        {
+            Some(waiter) => {
+                waiter.phase = WaitPhase::Notified;
+                true
             }
+            None => false,
         }
     }
 
-    fn return_grants(&mut self) {
-        while self.grants > 0 {
-            self.grants -= 1;
-            self.used -= 1;
-            self.wake_a_waiter();
+    /// `PoolInner::wake_a_waiter`: after capacity was made without a grant.
+    fn wake_a_waiter(&mut self) {
+        if !self.queue.is_empty() {
+            self.notify_one();
         }
     }
 
-    /// For a get of resource `own`.
-    fn try_take_capacity(&mut self, own: usize, may_claim_grant: bool) -> bool {
-        if may_claim_grant && self.grants > 0 {
-            self.grants -= 1;
-            return true;
+    /// Hands `offer` to the first waiter not yet granted; one that was
+    /// notified passes its notification on. Gives it back if there is none.
+    fn grant(&mut self, offer: Offer) -> Result<(), Offer> {
+        let Some(index) = self.first_ungranted() else {
+            return Err(offer);
+        };
+        let waiter = &mut self.queue[index];
+        let was_notified = waiter.phase == WaitPhase::Notified;
+        waiter.phase = WaitPhase::Granted(offer);
+        if was_notified {
+            self.notify_one();
         }
+        Ok(())
+    }
+
+    /// A charge whose item was released (or never allocated): to the first
+    /// waiter not yet granted, else back to the pool.
+    fn free_charge(&mut self) {
+        if !self.queue.is_empty() && self.grant(Offer::Charge).is_ok() {
+            return;
+        }
+        self.return_charge();
+    }
+
+    fn return_charge(&mut self) {
+        self.used -= 1;
+        self.wake_a_waiter();
+    }
+
+    /// A free charge, or an idle victim evicted (and released), for a get of
+    /// resource `own`.
+    fn take_free_charge_or_victim(&mut self, own: usize) -> bool {
         if self.used < self.max {
             self.used += 1;
             return true;
@@ -807,22 +921,73 @@ impl Model {
         true
     }
 
-    /// A capacity waiter leaves (`CapacityWait` dropped): its listener is
-    /// discarded, it leaves `waiters`, and a notification it did not use is
-    /// passed on by hand, with a grant if one is outstanding.
-    fn leave_capacity_wait(&mut self, listener: Option<u64>) {
-        let unused_notification =
-            listener.is_some_and(|listener| self.capacity_listeners.discard(listener));
-        self.waiters -= 1;
-        if self.waiters == 0 {
-            self.return_grants();
+    /// A granted item is released by the waiter that took it (or that left
+    /// with nobody to pass it to); its error goes nowhere.
+    fn release_handed_over(&mut self, index: usize) {
+        let Phase::HandedOver { serial } = self.resources[index].phase else {
+            panic!(
+                "the model granted r{index}'s item, found {:?}",
+                self.resources[index].phase
+            );
+        };
+        self.release(index, serial);
+        self.resources[index].phase = Phase::Unallocated;
+    }
+
+    /// A get starts waiting (`CapacityWait::join`).
+    fn join(&mut self) -> u64 {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.queue.push(Waiter {
+            ticket,
+            phase: WaitPhase::Waiting,
+        });
+        ticket
+    }
+
+    /// `CapacityWait::look`: takes what was granted to it, else a free charge
+    /// or an idle victim; leaves the queue if it found capacity, else goes back
+    /// to sleep. Returns whether it found capacity.
+    fn look(&mut self, task: usize, ticket: u64) -> bool {
+        let own = self.tasks[task].resource;
+        let index = self.waiter(ticket);
+        if let WaitPhase::Granted(offer) = self.queue[index].phase {
+            self.queue.remove(index);
+            if let Offer::Item { resource } = offer {
+                self.release_handed_over(resource);
+            }
+            return true;
         }
-        if unused_notification {
-            if self.grants > 0 {
-                self.grants -= 1;
+        if self.take_free_charge_or_victim(own) {
+            self.queue.remove(index);
+            return true;
+        }
+        let waiter = &mut self.queue[index];
+        if waiter.phase == WaitPhase::Notified {
+            waiter.phase = WaitPhase::Waiting;
+        }
+        false
+    }
+
+    /// A waiter gives up (`CapacityWait` dropped): a grant passes to the next
+    /// waiter not yet granted, or is freed (an item released first); a
+    /// notification passes to the next waiter asleep.
+    fn leave_unserved(&mut self, ticket: u64) {
+        let waiter = self.queue.remove(self.waiter(ticket));
+        let unused = match waiter.phase {
+            WaitPhase::Granted(offer) => self.grant(offer).err(),
+            WaitPhase::Notified => {
+                self.notify_one();
+                None
+            }
+            WaitPhase::Waiting => None,
+        };
+        match unused {
+            None => {}
+            Some(Offer::Charge) => self.return_charge(),
+            Some(Offer::Item { resource }) => {
+                self.release_handed_over(resource);
                 self.free_charge();
-            } else {
-                self.wake_a_waiter();
             }
         }
     }
@@ -861,13 +1026,35 @@ impl Model {
         ok
     }
 
+    /// Whether a put now hands its item over (`Resource::put`,
+    /// `PoolInner::hand_over`).
+    fn hands_over(&self) -> bool {
+        self.handoff == Handoff::Always && self.first_ungranted().is_some()
+    }
+
     /// A guard is dropped.
     fn put(&mut self, index: usize) {
-        let hand_over = self.waiters > 0;
+        if self.hands_over() {
+            // The item leaves the slot with its charge, for the first waiter
+            // not yet granted; the hold is let go.
+            let resource = &mut self.resources[index];
+            resource.phase = Phase::HandedOver {
+                serial: resource.serial(),
+            };
+            resource.release_on_put = false;
+            let wake = resource.hold_waiters > 0;
+            resource.let_go();
+            self.grant(Offer::Item { resource: index })
+                .expect("a waiter not yet granted");
+            if wake {
+                self.resources[index].hold_listeners.notify_one();
+            }
+            return;
+        }
         let resource = &mut self.resources[index];
         resource.put_time = self.clock;
         self.clock += 1;
-        if hand_over || resource.release_on_put {
+        if resource.release_on_put {
             self.release_held(index);
         } else if resource.hold_waiters > 0 {
             resource.handoff = true;
@@ -941,7 +1128,7 @@ impl Model {
     fn with_hold(&mut self, task: usize) -> Step {
         match self.resources[self.tasks[task].resource].phase {
             Phase::Allocated { serial } => Step::Got(serial),
-            _ => self.acquire_capacity(task),
+            _ => self.wait_for_own_release(task),
         }
     }
 
@@ -969,49 +1156,53 @@ impl Model {
         }
     }
 
-    fn acquire_capacity(&mut self, task: usize) -> Step {
-        if self.try_take_capacity(self.tasks[task].resource, false) {
-            return self.allocate(task);
+    /// Phase 2 begins: a handed-over item of this resource must be released
+    /// (by the waiter it was granted to) before it may allocate again. Its
+    /// release notifies every listener, so this is also the poll of a get
+    /// waiting there.
+    fn wait_for_own_release(&mut self, task: usize) -> Step {
+        let index = self.tasks[task].resource;
+        if !matches!(self.resources[index].phase, Phase::HandedOver { .. }) {
+            return self.acquire_capacity(task);
         }
-        let listener = self.capacity_listeners.listen(&mut self.next_listener_id);
-        self.waiters += 1;
-        self.wait_for_capacity(task, listener, false, true)
+        if self.cancel_is_ready(task) {
+            self.unhold(index, false);
+            return Step::Failed(ErrorKind::ResourceLimitExceeded);
+        }
+        Step::Pending(TaskState::WaitOwnRelease)
     }
 
-    /// The loop of `acquire_capacity`: `try_first` starts at its top, else at
-    /// the wait for the listener.
-    fn wait_for_capacity(
-        &mut self,
-        task: usize,
-        mut listener: u64,
-        mut woken: bool,
-        try_first: bool,
-    ) -> Step {
-        if try_first && self.try_take_capacity(self.tasks[task].resource, woken) {
-            self.leave_capacity_wait(Some(listener));
+    fn acquire_capacity(&mut self, task: usize) -> Step {
+        let own = self.tasks[task].resource;
+        if self.take_free_charge_or_victim(own) {
             return self.allocate(task);
         }
+        // A cancel that is already complete ends the get before it joins.
+        if self.cancel_is_ready(task) {
+            self.unhold(own, false);
+            return Step::Failed(ErrorKind::ResourceLimitExceeded);
+        }
+        let ticket = self.join();
+        self.wait_for_capacity(task, ticket, true)
+    }
+
+    /// The loop of `acquire_capacity`: `look` starts at its top, else at the
+    /// wait (`woken` or the cancel, woken first).
+    fn wait_for_capacity(&mut self, task: usize, ticket: u64, mut look: bool) -> Step {
         loop {
-            if self.capacity_listeners.consume(listener) {
-                woken = true;
-                // Not listening until after this look.
-                if self.try_take_capacity(self.tasks[task].resource, woken) {
-                    self.leave_capacity_wait(None);
-                    return self.allocate(task);
-                }
-                listener = self.capacity_listeners.listen(&mut self.next_listener_id);
-                if self.try_take_capacity(self.tasks[task].resource, woken) {
-                    self.leave_capacity_wait(Some(listener));
-                    return self.allocate(task);
-                }
+            if look && self.look(task, ticket) {
+                return self.allocate(task);
+            }
+            if self.phase(ticket) != WaitPhase::Waiting {
+                look = true;
                 continue;
             }
             if self.cancel_is_ready(task) {
-                self.leave_capacity_wait(Some(listener));
+                self.leave_unserved(ticket);
                 self.unhold(self.tasks[task].resource, false);
                 return Step::Failed(ErrorKind::ResourceLimitExceeded);
             }
-            return Step::Pending(TaskState::WaitCapacity { listener, woken });
+            return Step::Pending(TaskState::WaitCapacity { ticket });
         }
     }
 
@@ -1066,9 +1257,8 @@ impl Model {
     fn poll(&mut self, task: usize) -> Observed {
         let step = match self.tasks[task].state {
             TaskState::WaitHold { listener } => self.wait_for_hold(task, listener),
-            TaskState::WaitCapacity { listener, woken } => {
-                self.wait_for_capacity(task, listener, woken, false)
-            }
+            TaskState::WaitOwnRelease => self.wait_for_own_release(task),
+            TaskState::WaitCapacity { ticket } => self.wait_for_capacity(task, ticket, false),
             TaskState::Allocating { gate: Some(ok) } => {
                 self.allocated(self.tasks[task].resource, ok)
             }
@@ -1098,8 +1288,9 @@ impl Model {
                 self.leave_hold_waiters(index);
                 self.resources[index].hold_listeners.drop_listener(listener);
             }
-            TaskState::WaitCapacity { listener, .. } => {
-                self.leave_capacity_wait(Some(listener));
+            TaskState::WaitOwnRelease => self.unhold(index, false),
+            TaskState::WaitCapacity { ticket } => {
+                self.leave_unserved(ticket);
                 self.unhold(index, false);
             }
             TaskState::Allocating { .. } => self.unhold(index, true),
@@ -1118,7 +1309,11 @@ impl Model {
             self.free_charge();
             ok
         } else {
-            if resource.held && resource.phase != Phase::Unallocated {
+            // Armed only while held with a charge and not releasing: a holder
+            // waiting for its handed-over item's release arms nothing.
+            if resource.held
+                && matches!(resource.phase, Phase::Allocating | Phase::Allocated { .. })
+            {
                 resource.release_on_put = true;
             }
             true
@@ -1132,11 +1327,21 @@ impl Model {
             TaskState::WaitHold { listener } => self.resources[task.resource]
                 .hold_listeners
                 .is_notified(listener),
-            TaskState::WaitCapacity { listener, .. } => {
-                self.capacity_listeners.is_notified(listener)
-            }
+            TaskState::WaitOwnRelease => !matches!(
+                self.resources[task.resource].phase,
+                Phase::HandedOver { .. }
+            ),
+            TaskState::WaitCapacity { ticket } => self.phase(ticket) != WaitPhase::Waiting,
             TaskState::Allocating { .. } | TaskState::Holding { .. } => false,
         }
+    }
+
+    /// Whether the task waits (phases 1 and 2), rather than allocates or holds.
+    fn waits(&self, task: usize) -> bool {
+        matches!(
+            self.tasks[task].state,
+            TaskState::WaitHold { .. } | TaskState::WaitOwnRelease | TaskState::WaitCapacity { .. }
+        )
     }
 }
 
@@ -1151,8 +1356,8 @@ struct Run {
 }
 
 impl Run {
-    fn new(max: usize) -> Self {
-        let control = Control::new(max);
+    fn new(max: usize, handoff: Handoff) -> Self {
+        let control = Control::new(max, handoff);
         Run {
             actual: Actual {
                 pool: control.pool.clone(),
@@ -1160,7 +1365,7 @@ impl Run {
                 handles: Vec::new(),
                 tasks: Vec::new(),
             },
-            model: Model::new(max),
+            model: Model::new(max, handoff),
             log: Vec::new(),
         }
     }
@@ -1182,8 +1387,18 @@ impl Run {
         )
     }
 
-    /// Applies one operation to both sides, if it applies.
+    /// Applies one operation to both sides, if it applies, and checks what it
+    /// did.
     fn apply(&mut self, op: Op) {
+        let before = Before::take(self);
+        if self.apply_op(op) {
+            self.check_releases(op, &before);
+            self.check();
+        }
+    }
+
+    /// Applies one operation to both sides; false if it does not apply.
+    fn apply_op(&mut self, op: Op) -> bool {
         let resources = self.model.resources.len();
         let tasks = self.model.tasks.len();
         let resource = |i: u8| (resources > 0).then(|| usize::from(i) % resources);
@@ -1191,7 +1406,7 @@ impl Run {
         match op {
             Op::Create => {
                 if resources == MAX_RESOURCES {
-                    return;
+                    return false;
                 }
                 let manager = Manager {
                     key: resources,
@@ -1205,7 +1420,7 @@ impl Run {
             }
             Op::CloneHandle(i) => {
                 let Some(r) = resource(i).filter(|&r| self.model.resources[r].handles > 0) else {
-                    return;
+                    return false;
                 };
                 let handle = self.actual.handles[r][0].clone();
                 self.actual.handles[r].push(handle);
@@ -1214,7 +1429,7 @@ impl Run {
             }
             Op::DropHandle(i) => {
                 let Some(r) = resource(i).filter(|&r| self.model.resources[r].handles > 0) else {
-                    return;
+                    return false;
                 };
                 self.log.push(format!("drop a handle of r{r}"));
                 drop(self.actual.handles[r].pop());
@@ -1223,10 +1438,10 @@ impl Run {
             }
             Op::Start { resource: i, kind } => {
                 let Some(r) = resource(i).filter(|&r| self.model.resources[r].handles > 0) else {
-                    return;
+                    return false;
                 };
                 if tasks == MAX_TASKS {
-                    return;
+                    return false;
                 }
                 self.log.push(format!("start t{tasks}: {kind:?} of r{r}"));
                 let was_idle = self.model.resources[r].is_idle();
@@ -1242,21 +1457,19 @@ impl Run {
                         self.history()
                     );
                 }
-                // SPEC: try_get never waits in phases 1-2.
+                // SPEC: try_get never waits in phases 1-2 (so it never joins
+                // the wait queue).
                 if kind == GetKind::TryGet && self.model.tasks.len() > tasks {
-                    let state = self.model.tasks[tasks].state;
                     assert!(
-                        !matches!(
-                            state,
-                            TaskState::WaitHold { .. } | TaskState::WaitCapacity { .. }
-                        ),
-                        "try_get waits: {state:?}\n{}",
+                        !self.model.waits(tasks),
+                        "try_get waits: {:?}\n{}",
+                        self.model.tasks[tasks].state,
                         self.history()
                     );
                 }
             }
             Op::Poll(i) => {
-                let Some(t) = task(i) else { return };
+                let Some(t) = task(i) else { return false };
                 self.log
                     .push(format!("poll t{t} ({:?})", self.model.tasks[t].state));
                 let actual = self.actual.poll(t);
@@ -1271,13 +1484,10 @@ impl Run {
                     .get(t)
                     .is_some_and(|task| task.cancelled && model == Observed::Pending)
                 {
-                    let state = self.model.tasks[t].state;
                     assert!(
-                        !matches!(
-                            state,
-                            TaskState::WaitHold { .. } | TaskState::WaitCapacity { .. }
-                        ),
-                        "a cancelled get_or_cancel waits: {state:?}\n{}",
+                        !self.model.waits(t),
+                        "a cancelled get_or_cancel waits: {:?}\n{}",
+                        self.model.tasks[t].state,
                         self.history()
                     );
                 }
@@ -1285,14 +1495,14 @@ impl Run {
             Op::Cancel(i) => {
                 let Some(t) = task(i).filter(|&t| self.model.tasks[t].kind == GetKind::GetOrCancel)
                 else {
-                    return;
+                    return false;
                 };
                 self.log.push(format!("cancel t{t}"));
                 self.actual.tasks[t].control.cancelled.set(true);
                 self.model.tasks[t].cancelled = true;
             }
             Op::DropTask(i) => {
-                let Some(t) = task(i) else { return };
+                let Some(t) = task(i) else { return false };
                 self.log
                     .push(format!("drop t{t} ({:?})", self.model.tasks[t].state));
                 drop(self.actual.tasks.remove(t));
@@ -1302,7 +1512,7 @@ impl Run {
                 let Some(t) = task(i)
                     .filter(|&t| matches!(self.model.tasks[t].state, TaskState::Holding { .. }))
                 else {
-                    return;
+                    return false;
                 };
                 let (actual, model) = if let Op::Put(_) = op {
                     self.log.push(format!("put t{t}"));
@@ -1319,7 +1529,7 @@ impl Run {
             }
             Op::ScheduleRelease(i) => {
                 let Some(r) = resource(i).filter(|&r| self.model.resources[r].handles > 0) else {
-                    return;
+                    return false;
                 };
                 self.log.push(format!("schedule_release r{r}"));
                 let actual = self.actual.handles[r][0].schedule_release().is_ok();
@@ -1332,7 +1542,7 @@ impl Run {
                 );
             }
             Op::NextAllocate { resource: i, mode } => {
-                let Some(r) = resource(i) else { return };
+                let Some(r) = resource(i) else { return false };
                 self.log.push(format!("next allocate of r{r}: {mode:?}"));
                 self.actual.control.lock().next_allocate[r] = mode;
                 self.model.resources[r].next_allocate = mode;
@@ -1341,7 +1551,7 @@ impl Run {
                 let Some(t) = task(i)
                     .filter(|&t| self.model.tasks[t].state == TaskState::Allocating { gate: None })
                 else {
-                    return;
+                    return false;
                 };
                 self.log
                     .push(format!("complete the allocate of t{t}: ok={ok}"));
@@ -1349,13 +1559,107 @@ impl Run {
                 self.model.tasks[t].state = TaskState::Allocating { gate: Some(ok) };
             }
             Op::FailNextRelease(i) => {
-                let Some(r) = resource(i) else { return };
+                let Some(r) = resource(i) else { return false };
                 self.log.push(format!("fail the next release of r{r}"));
                 self.actual.control.lock().fail_next_release[r] = true;
                 self.model.resources[r].fail_next_release = true;
             }
         }
-        self.check();
+        true
+    }
+
+    /// SPEC: an item is released only for a reason SPEC.md names: a release
+    /// the caller asked for (`Guard::release`, `schedule_release` of an idle
+    /// item, a put after `schedule_release`), the last handle dropped, an
+    /// eviction (one idle item, for a get of another resource), or, with
+    /// `handoff_after(ZERO)`, a hand-over (the waiter the item was granted to
+    /// releases it). So a put releases its item only if a release was
+    /// scheduled (with `handoff_after(MAX)` it never hands it over either),
+    /// and it hands its item over exactly when a get waits in the queue and
+    /// is not yet granted: never for a `try_get` or a get whose cancel was
+    /// complete, which do not join.
+    fn check_releases(&mut self, op: Op, before: &Before) {
+        let resources = before.idle.len();
+        // The task the operation acted on: (resource, state before; `None`
+        // for a task it started).
+        let acted = match op {
+            Op::Start { resource, .. } => Some((usize::from(resource) % resources, None)),
+            Op::Poll(i) | Op::DropTask(i) | Op::Put(i) | Op::Release(i) => {
+                let (resource, state) = before.tasks[usize::from(i) % before.tasks.len()];
+                Some((resource, Some(state)))
+            }
+            _ => None,
+        };
+        let control = self.actual.control.lock();
+        let mut evictions = 0;
+        let mut reasons = Vec::new();
+        for serial in 0..control.released.len() {
+            if !control.released[serial] || before.released.get(serial) == Some(&true) {
+                continue;
+            }
+            let k = control.keys[serial];
+            let by_acted = acted.is_some_and(|(r, _)| r == k);
+            let died = before.alive[k] && !self.model.resources[k].alive;
+            let why = if died {
+                "the last handle dropped"
+            } else {
+                match (op, acted) {
+                    (Op::Release(_), _) if by_acted => "Guard::release",
+                    (Op::ScheduleRelease(i), _)
+                        if usize::from(i) % resources == k && before.idle[k] =>
+                    {
+                        "schedule_release of an idle item"
+                    }
+                    (Op::Put(_) | Op::DropTask(_) | Op::Poll(_), _)
+                        if by_acted && before.armed[k] =>
+                    {
+                        "a put after schedule_release"
+                    }
+                    (Op::Start { .. } | Op::Poll(_), Some((r, _))) if r != k && before.idle[k] => {
+                        evictions += 1;
+                        "an eviction"
+                    }
+                    (
+                        Op::Poll(_) | Op::DropTask(_),
+                        Some((_, Some(TaskState::WaitCapacity { .. }))),
+                    ) if before.handed_over[k] && self.model.handoff == Handoff::Always => {
+                        "a hand-over, by the waiter it was granted to"
+                    }
+                    _ => panic!(
+                        "SPEC: item {serial} of r{k} released, and SPEC.md names no reason \
+                         for it\n{}",
+                        self.history()
+                    ),
+                }
+            };
+            reasons.push(format!("  released item {serial} of r{k}: {why}"));
+        }
+        assert!(
+            evictions <= 1,
+            "one get evicted {evictions} items\n{}",
+            self.history()
+        );
+        drop(control);
+        self.log.extend(reasons);
+        // The put's hand-over: exactly when a get waits not yet granted, and
+        // only with handoff_after(ZERO).
+        if let (Op::Put(_) | Op::DropTask(_), Some((r, Some(TaskState::Holding { .. })))) =
+            (op, acted)
+        {
+            let releasing = self.actual.pool.stats().releasing;
+            let handed = releasing > before.releasing;
+            let expected = self.model.handoff == Handoff::Always && before.a_get_waits;
+            assert_eq!(
+                handed,
+                expected,
+                "the put of r{r} {} its item, with {} capacity waiter not yet granted \
+                 ({:?})\n{}",
+                if handed { "handed over" } else { "kept" },
+                if before.a_get_waits { "a" } else { "no" },
+                self.model.handoff,
+                self.history()
+            );
+        }
     }
 
     /// Compares everything observable with the model, and checks the SPEC
@@ -1377,15 +1681,28 @@ impl Run {
             "released items by serial\n{}",
             self.history()
         );
-        // Live items: in use (allocating included) and idle; none is mid-release between operations.
+        // Live items: in use (allocating included), idle, and handed over
+        // (releasing until the waiter they were granted to runs); no other
+        // release is in flight between operations.
         assert_eq!(
             control.live,
-            stats.in_use + stats.idle,
+            stats.in_use + stats.idle + stats.releasing,
             "live items vs stats\n{}",
             self.history()
         );
         assert!(control.live <= self.model.max);
         drop(control);
+        // SPEC: with handoff_after(Duration::MAX) a put never hands its item
+        // over.
+        if self.model.handoff == Handoff::Never {
+            assert_eq!(
+                stats.releasing,
+                0,
+                "an item handed over with handoff_after(MAX)\n{}",
+                self.history()
+            );
+        }
+        self.check_queue(&stats);
         for (r, handles) in self.actual.handles.iter().enumerate() {
             if let Some(handle) = handles.first() {
                 let expected = matches!(self.model.resources[r].phase, Phase::Allocated { .. });
@@ -1410,34 +1727,106 @@ impl Run {
         self.check_liveness(&stats);
     }
 
+    /// The wait queue against the tasks and the charges: every waiter is a
+    /// task waiting for capacity (never a `try_get`), every grant belongs to a
+    /// waiter, every handed-over item is granted to exactly one, and the
+    /// charges add up.
+    fn check_queue(&self, stats: &Stats) {
+        let model = &self.model;
+        let waiting: Vec<u64> = model
+            .tasks
+            .iter()
+            .filter_map(|task| match task.state {
+                TaskState::WaitCapacity { ticket } => {
+                    assert_ne!(
+                        task.kind,
+                        GetKind::TryGet,
+                        "a try_get in the queue\n{}",
+                        self.history()
+                    );
+                    Some(ticket)
+                }
+                _ => None,
+            })
+            .collect();
+        let mut queued: Vec<u64> = model.queue.iter().map(|waiter| waiter.ticket).collect();
+        assert!(queued.windows(2).all(|pair| pair[0] < pair[1]));
+        queued.sort_unstable();
+        let mut waiting_sorted = waiting.clone();
+        waiting_sorted.sort_unstable();
+        assert_eq!(
+            queued,
+            waiting_sorted,
+            "the queue and the tasks waiting for capacity differ\n{}",
+            self.history()
+        );
+        let mut charge_grants = 0;
+        let mut item_grants = Vec::new();
+        for waiter in &model.queue {
+            match waiter.phase {
+                WaitPhase::Granted(Offer::Charge) => charge_grants += 1,
+                WaitPhase::Granted(Offer::Item { resource }) => item_grants.push(resource),
+                WaitPhase::Waiting | WaitPhase::Notified => {}
+            }
+        }
+        let mut handed_over: Vec<usize> = (0..model.resources.len())
+            .filter(|&r| matches!(model.resources[r].phase, Phase::HandedOver { .. }))
+            .collect();
+        item_grants.sort_unstable();
+        handed_over.sort_unstable();
+        assert_eq!(
+            item_grants,
+            handed_over,
+            "a handed-over item granted to no waiter, or to two\n{}",
+            self.history()
+        );
+        assert_eq!(
+            model.used,
+            stats.in_use + stats.idle + stats.releasing + charge_grants,
+            "charges taken vs items and grants\n{}",
+            self.history()
+        );
+        // A freed charge goes to the first waiter not yet granted: none is
+        // free while one waits.
+        if model.first_ungranted().is_some() {
+            assert_eq!(
+                model.used,
+                model.max,
+                "a charge is free while a get waits for capacity\n{}",
+                self.history()
+            );
+        }
+    }
+
     /// SPEC: at most one guard per resource, and no waiter is left asleep
     /// while what it waits for is available.
     fn check_liveness(&self, stats: &Stats) {
-        // The design's reason for the rule below: each grant has a
-        // notification on its way to a capacity waiter, which claims a grant
-        // first once woken (only a get that has slept may claim one).
-        let notified = self.model.capacity_listeners.notified();
-        assert!(
-            self.model.grants <= notified,
-            "{} grants and only {notified} notifications on their way\n{}",
-            self.model.grants,
-            self.history()
-        );
         let tasks = &self.actual.tasks;
         let woken_waiter = |waits: &dyn Fn(&ModelTask) -> bool| {
             (0..tasks.len()).any(|t| waits(&self.model.tasks[t]) && self.actual.was_woken(t))
         };
-        let waits_for_capacity =
-            |task: &ModelTask| matches!(task.state, TaskState::WaitCapacity { .. });
-        if self.model.tasks.iter().any(waits_for_capacity) {
-            let charges_free = stats.in_use + stats.idle + stats.releasing < stats.max;
-            if charges_free || stats.idle > 0 {
-                assert!(
-                    woken_waiter(&waits_for_capacity),
-                    "capacity is available ({stats:?}) and no capacity waiter is woken\n{}",
-                    self.history()
-                );
-            }
+        // Capacity: each free charge and each idle victim has a notified
+        // waiter on its way to it, as long as some waiter sleeps. (A granted
+        // waiter was woken too, but for its grant; the phases are the crate's:
+        // each task's wakeup was compared with them above.)
+        let count = |phase: WaitPhase| {
+            self.model
+                .queue
+                .iter()
+                .filter(|waiter| waiter.phase == phase)
+                .count()
+        };
+        let asleep = count(WaitPhase::Waiting);
+        let notified = count(WaitPhase::Notified);
+        let available = self.model.max - self.model.used + stats.idle;
+        if asleep > 0 {
+            assert!(
+                notified >= available,
+                "SPEC: a waiter is never left asleep while a charge or an idle victim is \
+                 available; {asleep} capacity waiters asleep, {notified} notified, and \
+                 {available} charges or idle victims available ({stats:?})\n{}",
+                self.history()
+            );
         }
         for r in 0..self.model.resources.len() {
             let holding = tasks
@@ -1520,6 +1909,47 @@ impl Run {
     }
 }
 
+/// What `Run::check_releases` compares an operation's releases with.
+struct Before {
+    /// Per allocation serial: whether it was released.
+    released: Vec<bool>,
+    /// Per resource: alive, idle, release scheduled, item handed over.
+    alive: Vec<bool>,
+    idle: Vec<bool>,
+    armed: Vec<bool>,
+    handed_over: Vec<bool>,
+    /// Per task: its resource and state.
+    tasks: Vec<(usize, TaskState)>,
+    /// `stats().releasing`.
+    releasing: usize,
+    /// A get waits for capacity, not yet granted.
+    a_get_waits: bool,
+}
+
+impl Before {
+    fn take(run: &Run) -> Self {
+        let resources = &run.model.resources;
+        Before {
+            released: run.actual.control.lock().released.clone(),
+            alive: resources.iter().map(|r| r.alive).collect(),
+            idle: resources.iter().map(|r| r.is_idle()).collect(),
+            armed: resources.iter().map(|r| r.release_on_put).collect(),
+            handed_over: resources
+                .iter()
+                .map(|r| matches!(r.phase, Phase::HandedOver { .. }))
+                .collect(),
+            tasks: run
+                .model
+                .tasks
+                .iter()
+                .map(|task| (task.resource, task.state))
+                .collect(),
+            releasing: run.actual.pool.stats().releasing,
+            a_get_waits: run.model.first_ungranted().is_some(),
+        }
+    }
+}
+
 /// Polls a future once with a waker that does nothing; `None` if pending.
 fn poll_once<F: Future>(future: F) -> Option<F::Output> {
     let mut future = std::pin::pin!(future);
@@ -1533,7 +1963,7 @@ fn poll_once<F: Future>(future: F) -> Option<F::Output> {
 }
 
 fuzz_target!(|input: Input| {
-    let mut run = Run::new(input.max);
+    let mut run = Run::new(input.max, input.handoff);
     for op in input.ops {
         run.apply(op);
     }
