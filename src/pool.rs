@@ -81,7 +81,7 @@ use crate::resource::Resource;
 use crate::stats::{Counters, Stats};
 use crate::sync::{fence, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::wait::Cancelled;
-use crate::waiters::{Look, Offer, WaitQueue};
+use crate::waiters::{Look, Offer, WaitQueue, Wake};
 
 /// A limit on allocated items, shared by many [`Resource`]s.
 ///
@@ -335,18 +335,12 @@ impl PoolInner {
                 return Ok(());
             }
             drop(retired);
-            futures_lite::future::or(
-                async {
-                    wait.woken().await;
-                    Ok(())
-                },
-                async {
-                    cancel.as_mut().await;
-                    Err(Cancelled)
-                },
-            )
+            let woken = futures_lite::future::or(async { Ok(wait.woken().await) }, async {
+                cancel.as_mut().await;
+                Err(Cancelled)
+            })
             .await?;
-            if !self.is_due(wait.since) {
+            if woken == Wake::Notified && !self.is_due(wait.since) {
                 // Woken, most likely by a put whose task is about to get its
                 // item back: let it (a yield), rather than evict an item that
                 // is in use all but for an instant. Until it is due a
@@ -561,15 +555,14 @@ impl<'a> CapacityWait<'a> {
     }
 
     /// Resolves once something was granted to it or it was notified.
-    async fn woken(&self) {
+    async fn woken(&self) -> Wake {
         core::future::poll_fn(|cx| {
-            if self.pool.lock_queue().sleeps(self.ticket, cx.waker()) {
-                Poll::Pending
-            } else {
-                Poll::Ready(())
+            match self.pool.lock_queue().wake_state(self.ticket, cx.waker()) {
+                Wake::Sleeps => Poll::Pending,
+                woken => Poll::Ready(woken),
             }
         })
-        .await;
+        .await
     }
 }
 

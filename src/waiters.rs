@@ -54,6 +54,17 @@ pub(crate) struct WaitQueue {
     next_ticket: u64,
 }
 
+/// Why a sleeping waiter's future may go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Not yet: its waker is stored.
+    Sleeps,
+    /// Told to look for capacity.
+    Notified,
+    /// Capacity was granted to it.
+    Granted,
+}
+
 /// What a waiter found when it looked at its own place.
 pub(crate) enum Look {
     /// Capacity was granted to it; it has left the queue.
@@ -111,19 +122,21 @@ impl WaitQueue {
         }
     }
 
-    /// Whether the waiter `ticket` still sleeps; if so, `waker` wakes it.
-    pub(crate) fn sleeps(&mut self, ticket: u64, waker: &Waker) -> bool {
-        let Some(waiter) = self.waiters.get_mut(&ticket) else {
-            return false;
-        };
-        if !matches!(waiter.phase, Phase::Waiting) {
-            return false;
+    /// Whether the waiter `ticket` still sleeps (if so, `waker` wakes it),
+    /// was notified, or was granted capacity.
+    pub(crate) fn wake_state(&mut self, ticket: u64, waker: &Waker) -> Wake {
+        let waiter = self.waiters.get_mut(&ticket).expect("a waiter is queued");
+        match waiter.phase {
+            Phase::Granted(_) => Wake::Granted,
+            Phase::Notified => Wake::Notified,
+            Phase::Waiting => {
+                match &waiter.waker {
+                    Some(stored) if stored.will_wake(waker) => {}
+                    _ => waiter.waker = Some(waker.clone()),
+                }
+                Wake::Sleeps
+            }
         }
-        match &waiter.waker {
-            Some(stored) if stored.will_wake(waker) => {}
-            _ => waiter.waker = Some(waker.clone()),
-        }
-        true
     }
 
     /// The waiter `ticket` gives up (cancelled, dropped or unwinding). Returns

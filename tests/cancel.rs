@@ -218,7 +218,7 @@ fn assert_wakeup_passes_on<F: Future>(
 
     let (mut future, poller) = waiters.pop().unwrap();
     assert!(poller.wakes() > 0, "the dropped waiter's wakeup was lost");
-    match poller.poll(future.as_mut()) {
+    match poller.poll_woken(future.as_mut()) {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("the remaining waiter was woken but cannot complete"),
     }

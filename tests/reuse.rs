@@ -62,13 +62,14 @@ impl<const N: usize> Logged<N> {
     }
 }
 
-/// Polls `waiting` and returns its guard, failing the test if it is pending
-/// or failed.
+/// Polls `waiting` (again while it wakes itself: a woken waiter may yield
+/// once before it looks) and returns its guard, failing the test if it is
+/// pending or failed.
 fn served<'a, F>(poller: &Poller, waiting: Pin<&mut F>, what: &str) -> Guard<'a, Counting>
 where
     F: Future<Output = Result<Guard<'a, Counting>, Error<Failed>>>,
 {
-    match poller.poll(waiting) {
+    match poller.poll_woken(waiting) {
         Poll::Ready(Ok(guard)) => guard,
         Poll::Ready(Err(error)) => panic!("{what}: the get failed: {error:?}"),
         Poll::Pending => panic!("{what}: the get is still waiting"),

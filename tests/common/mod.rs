@@ -442,6 +442,20 @@ impl Poller {
         future.poll(&mut Context::from_waker(&self.waker))
     }
 
+    /// Polls until the future is ready or a poll leaves it pending without
+    /// waking itself again (at most 4 polls): a waiter woken to look for
+    /// capacity may yield once before it looks.
+    pub fn poll_woken<F: Future>(&self, mut future: Pin<&mut F>) -> Poll<F::Output> {
+        for _ in 0..4 {
+            let wakes = self.wakes();
+            match self.poll(future.as_mut()) {
+                Poll::Pending if self.wakes() > wakes => continue,
+                polled => return polled,
+            }
+        }
+        Poll::Pending
+    }
+
     /// How often the waker was woken so far.
     pub fn wakes(&self) -> usize {
         self.wakes.0.load(Ordering::SeqCst)
