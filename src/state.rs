@@ -30,10 +30,10 @@
 //!                         wakes (so a get that did not wait cannot barge in).
 //! 7       RELEASE_WAITER  the holder waits for RELEASING to clear (it listens on the
 //!                         resource's `release_done` event): the releaser notifies.
-//! 8..24   PUTS            puts so far, wrapping: an evictor's swap fails if the
+//! 8..40   PUTS            puts so far, wrapping: an evictor's swap fails if the
 //!                         resource was got and put again since it looked (ABA).
-//! 24..32  (unused, zero)
-//! 32..64  HOLD_WAITERS    number of gets registered as waiting for the hold.
+//! 40..64  HOLD_WAITERS    number of gets registered as waiting for the hold
+//!                         (at most 2^24 - 1 at once).
 //! ```
 //!
 //! HOLD_WAITERS > 0 implies HELD: waiters join only while the hold is taken, and
@@ -48,10 +48,12 @@
 //! that this one holds. PUTS guards `latest`, read before the swap: every way
 //! from an idle word back to an idle word goes through a put, so a resource
 //! got and put again in between fails the swap, unless the count wrapped: a
-//! multiple of 65,536 puts of the resource while the evictor waits between
-//! its read and its swap (about a millisecond of get and put in a loop, so a
-//! preempted evictor can see it). Then, if no other put took a new time from
-//! the idle set's clock meanwhile, each of those puts kept the entry's time
+//! multiple of 2^32 puts of the resource while the evictor waits between its
+//! read and its swap (over a minute of nothing but get and put of that one
+//! resource in a loop, while the evictor is descheduled between two
+//! instructions; with the 16 bits this field once had, a millisecond was
+//! enough). Even then, if no other put took a new time from the idle set's
+//! clock meanwhile, each of those puts kept the entry's time
 //! (`IdleSet::put_time`) and the resource is still the least recently used;
 //! if one did, the resource's latest put is newer than that one, and the
 //! evictor takes it ahead of a resource put before it. A wrap can thus break
@@ -86,9 +88,9 @@ pub const PUTS_SHIFT: u32 = 8;
 /// One put.
 pub const PUT_ONE: u64 = 1 << PUTS_SHIFT;
 /// All bits of the put count.
-pub const PUTS_MASK: u64 = 0xffff << PUTS_SHIFT;
+pub const PUTS_MASK: u64 = 0xffff_ffff << PUTS_SHIFT;
 /// Where the hold-waiter count starts.
-pub const HOLD_WAITERS_SHIFT: u32 = 32;
+pub const HOLD_WAITERS_SHIFT: u32 = 40;
 /// One hold waiter.
 pub const HOLD_WAITER_ONE: u64 = 1 << HOLD_WAITERS_SHIFT;
 /// All bits of the hold-waiter count.
@@ -160,7 +162,7 @@ impl Snapshot {
     pub fn is_allocating(self) -> bool {
         self.is_held() && self.is_charged() && !self.is_allocated() && !self.is_releasing()
     }
-    /// Puts so far, modulo 2^16.
+    /// Puts so far, modulo 2^32.
     #[inline]
     pub fn puts(self) -> u64 {
         (self.0 & PUTS_MASK) >> PUTS_SHIFT

@@ -16,7 +16,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use resourcepool::__private::state::{
     self, Evict, Hold, Leave, Put, Schedule, Snapshot, Waiter, ALLOCATED, CHARGED, HANDOFF, HELD,
-    HOLD_WAITERS_SHIFT, PUTS_SHIFT, QUEUED, RELEASE_ON_PUT, RELEASE_WAITER, RELEASING,
+    HOLD_WAITERS_MASK, HOLD_WAITERS_SHIFT, PUTS_SHIFT, QUEUED, RELEASE_ON_PUT, RELEASE_WAITER,
+    RELEASING,
 };
 
 /// How a get stands in the hold-waiter count when it calls `hold`.
@@ -89,7 +90,7 @@ struct Model {
     /// The holder waits for the release in flight.
     release_waiter: bool,
     /// Puts that left the item idle, modulo 2^16.
-    puts: u16,
+    puts: u32,
     hold_waiters: u32,
 }
 
@@ -151,7 +152,9 @@ impl Model {
     fn allows(self, request: Request) -> bool {
         match request {
             Request::Hold(WaiterKind::No) => true,
-            Request::Hold(WaiterKind::Join) => self.hold_waiters < u32::MAX,
+            Request::Hold(WaiterKind::Join) => {
+                u64::from(self.hold_waiters) < HOLD_WAITERS_MASK >> HOLD_WAITERS_SHIFT
+            }
             Request::Hold(WaiterKind::Counted) | Request::LeaveHoldWaiters => self.hold_waiters > 0,
             Request::Charge => self.has_active_holder() && self.phase == Phase::Unallocated,
             Request::Allocated => self.has_active_holder() && self.phase == Phase::Allocating,
@@ -458,7 +461,7 @@ fn check_decoding(s: Snapshot, model: Model) {
 /// wrapping is reachable), then the requests.
 #[derive(Arbitrary, Debug)]
 struct Input {
-    puts: u16,
+    puts: u32,
     requests: Vec<Request>,
 }
 
