@@ -8,8 +8,10 @@
 //!   is alive);
 //! - no lost wakeup: every get completes (loom fails a model whose threads all
 //!   sleep: "deadlock");
-//! - no charge lost: with every guard dropped, `stats().in_use == 0` and
-//!   `idle + releasing + allocating` equals the items the managers see alive;
+//! - no charge lost: with every guard dropped, `stats().in_use == 0`, the
+//!   items the managers see alive are exactly the idle ones, one per
+//!   allocated resource, and `max` resources can be got at once without
+//!   waiting;
 //! - `release` is called exactly once per item `allocate` returned (checked at
 //!   each release, and for every item once the resources are dropped).
 //!
@@ -240,8 +242,9 @@ fn pending_get(
     get
 }
 
-/// Checks the invariants of a quiescent pool, then drops the resources (which releases their idle items)
-/// and checks every item was released once.
+/// Checks the invariants of a quiescent pool (every thread joined, every
+/// guard dropped), then drops the resources (which releases their idle
+/// items) and checks every item was released once.
 fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tracker) {
     let stats = pool.stats();
     assert_eq!(stats.in_use, 0, "{stats:?}");
@@ -250,6 +253,21 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
         tracker.live(),
         "charges lost or leaked: {stats:?}"
     );
+    let allocated = resources.iter().filter(|r| r.is_allocated()).count();
+    assert_eq!(
+        (stats.idle, stats.releasing, stats.allocating),
+        (allocated, 0, 0),
+        "{allocated} resources allocated: {stats:?}"
+    );
+    // Every charge is free or held by an idle item: as many resources as
+    // the pool allows can be got at once, each from a free charge or by
+    // evicting, without waiting.
+    let held: Vec<_> = resources
+        .iter()
+        .take(pool.max())
+        .map(|r| Held::new(block_on(r.try_get()).expect("a charge was lost")))
+        .collect();
+    drop(held);
     drop(resources);
     drop(pool);
     assert_eq!(
