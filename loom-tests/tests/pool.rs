@@ -28,7 +28,7 @@ use std::time::Duration;
 use futures_lite::future::poll_once;
 use loom::future::block_on;
 use loom::thread;
-use resourcepool::{AllocateRelease, Guard, Pool, Resource};
+use resourcepool::{AllocateRelease, Error, Guard, Pool, Resource};
 
 /// When a put hands its item over to the longest waiting get
 /// (`PoolBuilder::handoff_after`).
@@ -73,6 +73,11 @@ struct Tracker {
 impl Tracker {
     fn live(&self) -> usize {
         self.live.load(Ordering::SeqCst)
+    }
+
+    /// Whether the `serial`th item allocated has been released.
+    fn released(&self, serial: usize) -> bool {
+        self.released.lock().unwrap()[serial]
     }
 }
 
@@ -200,6 +205,11 @@ impl<'a> Held<'a> {
             .guards
             .fetch_sub(1, Ordering::SeqCst);
         guard
+    }
+
+    /// Which allocation its item is.
+    fn serial(&self) -> usize {
+        self.guard.as_ref().expect("not left").serial
     }
 
     /// `Guard::release`.
@@ -509,6 +519,128 @@ fn dropped_notified_waiter_passes_its_grant_on() {
         drop(guard);
         dropper.join().unwrap();
         server.join().unwrap();
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// A put races the get it makes capacity for, and its own task's next get:
+/// A held (max 1), B's get waiting for capacity; A's put, then A's try_get,
+/// race B's get on another thread. Always: the put takes A's item out and
+/// grants it to B, which releases it and allocates with its charge, so A's
+/// try_get never gets that item back and succeeds only by evicting B's item
+/// once B has put it. Never: the put keeps A idle and wakes B, which evicts A
+/// (after A's try_get and put, if that took A back first). Either way B is
+/// served, A's first item is released once, by B, and nothing is released for
+/// nobody: one item is live at the end.
+#[test]
+fn put_and_try_get_again_race_a_waiter() {
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let (a, b) = (&resources[0], &resources[1]);
+        let held = Held::new(block_on(a.get()).unwrap());
+        let waiter = pending_get(b, || {});
+        let waiter = thread::spawn(move || block_on(waiter));
+        drop(held);
+        let again = match block_on(a.try_get()) {
+            Ok(guard) => {
+                let held = Held::new(guard);
+                Some(held.serial())
+            }
+            Err(Error::ResourceLimitExceeded) => None,
+            Err(error) => panic!("A's try_get: {error}"),
+        };
+        waiter.join().unwrap();
+        if mode == Handoff::Always {
+            assert_ne!(again, Some(0), "A's put kept its item from the waiter");
+        }
+        assert!(tracker.released(0), "B was served without A's item");
+        let a_allocated_again = matches!(again, Some(serial) if serial != 0);
+        assert_eq!(a.is_allocated(), a_allocated_again);
+        assert_eq!(b.is_allocated(), !a_allocated_again);
+        assert_eq!(tracker.live(), 1, "an item was released for nobody");
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// A try_get that fails never counts as a waiter, so no put hands over to it:
+/// A held (max 1), every put handing over to a waiting get (Always); B's
+/// try_get on another thread races A's put. B's try_get fails (A held, or
+/// A's item in flight) or evicts A (put first); unless it evicted A, A's put
+/// kept its item idle.
+#[test]
+fn failing_try_get_races_a_put() {
+    check(4, &[Handoff::Always], |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let (a, b) = (&resources[0], &resources[1]);
+        let held = Held::new(block_on(a.get()).unwrap());
+        let trier = {
+            let b = b.clone();
+            thread::spawn(move || match block_on(b.try_get()) {
+                Ok(guard) => drop(Held::new(guard)),
+                Err(Error::ResourceLimitExceeded) => {}
+                Err(error) => panic!("B's try_get: {error}"),
+            })
+        };
+        drop(held);
+        trier.join().unwrap();
+        let b_got = b.is_allocated();
+        assert_eq!(
+            a.is_allocated(),
+            !b_got,
+            "A's put released its item for a try_get that failed"
+        );
+        assert_eq!(tracker.released(0), b_got);
+        assert_eq!(tracker.live(), 1, "an item was released for nobody");
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// A waiter dropped while the put's hand-off is on its way to it: A held
+/// (max 1), B's get waiting, every put handing over (Always); A's put races
+/// the drop of B's get on another thread. If the put came first, B leaves
+/// with A's item granted to it and, nobody else waiting, releases it and
+/// frees its charge; else the put finds no waiter and keeps A idle. The item
+/// is released at most once, and its charge is not lost.
+#[test]
+fn dropped_waiter_releases_the_item_handed_to_it() {
+    check(4, &[Handoff::Always], |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let (a, b) = (&resources[0], &resources[1]);
+        let held = Held::new(block_on(a.get()).unwrap());
+        let dropped = pending_get(b, || {});
+        let dropper = thread::spawn(move || drop(dropped));
+        drop(held);
+        dropper.join().unwrap();
+        assert!(!b.is_allocated());
+        assert_eq!(a.is_allocated(), !tracker.released(0));
+        assert_eq!(tracker.live(), usize::from(a.is_allocated()));
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// A waiter dropped while the put makes capacity for it passes it on to the
+/// next: A held (max 1), B's and C's gets waiting, B first; A's put races the
+/// drop of B's get and C's get, each on its own thread. Always: the put grants
+/// A's item to B (to C if B left first), and B leaving with it grants it to C,
+/// which releases it and allocates with its charge. Never: the put's idle
+/// entry wakes B, and B leaving passes the wakeup on to C, which evicts A.
+/// Either way C is served, A's item released once, by C, and one item is live
+/// at the end.
+#[test]
+fn dropped_waiter_passes_a_handoff_on() {
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 3, mode);
+        let held = Held::new(block_on(resources[0].get()).unwrap());
+        let dropped = pending_get(&resources[1], || {});
+        let served = pending_get(&resources[2], || {});
+        let dropper = thread::spawn(move || drop(dropped));
+        let server = thread::spawn(move || block_on(served));
+        drop(held);
+        dropper.join().unwrap();
+        server.join().unwrap();
+        assert!(tracker.released(0), "C was served without A's item");
+        assert!(resources[2].is_allocated() && !resources[1].is_allocated());
+        assert_eq!(tracker.live(), 1, "an item was released for nobody");
         assert_quiescent(pool, resources, &tracker);
     });
 }
