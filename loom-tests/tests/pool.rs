@@ -21,7 +21,7 @@
 //! which a get may wait for capacity runs in both.
 #![cfg(loom)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -529,11 +529,13 @@ fn dropped_notified_waiter_passes_its_grant_on() {
 /// grants it to B, which releases it and allocates with its charge, so A's
 /// try_get never gets that item back and succeeds only by evicting B's item
 /// once B has put it. Never: the put keeps A idle and wakes B, which evicts A
-/// (after A's try_get and put, if that took A back first). Either way B is
-/// served, A's first item is released once, by B, and nothing is released for
-/// nobody: one item is live at the end.
+/// (after A's try_get and put, if that took A back first: some execution must
+/// show it, or the put did not keep its item). Either way B is served, A's
+/// first item is released once, by B, and nothing is released for nobody: one
+/// item is live at the end.
 #[test]
 fn put_and_try_get_again_race_a_waiter() {
+    static TOOK_IT_BACK: AtomicBool = AtomicBool::new(false);
     check(4, BOTH, |mode| {
         let (pool, resources, tracker) = pool_with(1, 2, mode);
         let (a, b) = (&resources[0], &resources[1]);
@@ -550,8 +552,13 @@ fn put_and_try_get_again_race_a_waiter() {
             Err(error) => panic!("A's try_get: {error}"),
         };
         waiter.join().unwrap();
-        if mode == Handoff::Always {
-            assert_ne!(again, Some(0), "A's put kept its item from the waiter");
+        if again == Some(0) {
+            assert_eq!(
+                mode,
+                Handoff::Never,
+                "A's put kept its item from the waiter"
+            );
+            TOOK_IT_BACK.store(true, Ordering::Relaxed);
         }
         assert!(tracker.released(0), "B was served without A's item");
         let a_allocated_again = matches!(again, Some(serial) if serial != 0);
@@ -560,6 +567,10 @@ fn put_and_try_get_again_race_a_waiter() {
         assert_eq!(tracker.live(), 1, "an item was released for nobody");
         assert_quiescent(pool, resources, &tracker);
     });
+    assert!(
+        TOOK_IT_BACK.load(Ordering::Relaxed),
+        "never handing over, A's put never kept its item for A's try_get"
+    );
 }
 
 /// A try_get that fails never counts as a waiter, so no put hands over to it:
