@@ -656,6 +656,36 @@ fn dropped_waiter_passes_a_handoff_on() {
     });
 }
 
+/// A grant overtakes a wakeup: A and D held (max 2), B's and C's gets
+/// waiting, B first, each then served on its own thread, and B keeps its
+/// guard until C is served. A's put, then D's release. Never: the put's idle
+/// entry wakes B; the release grants its charge to the first waiter not yet
+/// granted, B if B has not looked yet, and then B's wakeup must pass on to
+/// C, for A's idle item (else C gets the charge, B having evicted A).
+/// Always: the put grants A's item to B and the release its charge to C.
+/// Both are served.
+#[test]
+fn grant_to_a_woken_waiter_passes_its_wakeup_on() {
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 4, mode);
+        let held_a = Held::new(block_on(resources[0].get()).unwrap());
+        let held_d = Held::new(block_on(resources[3].get()).unwrap());
+        let c_served = Arc::new(loom::sync::Notify::new());
+        let b = {
+            let c_served = c_served.clone();
+            pending_get(&resources[1], move || c_served.wait())
+        };
+        let c = pending_get(&resources[2], move || c_served.notify());
+        let b = thread::spawn(move || block_on(b));
+        let c = thread::spawn(move || block_on(c));
+        drop(held_a);
+        held_d.release();
+        b.join().unwrap();
+        c.join().unwrap();
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
 /// A get and put of idle A race C's get evicting the least recently used idle
 /// resource, of A (put first) and B (put second). If A's get took its idle
 /// item, the evictor must take B: while A is held it is not idle, and once A
