@@ -686,6 +686,32 @@ fn grant_to_a_woken_waiter_passes_its_wakeup_on() {
     });
 }
 
+/// A put hands its item to a capacity waiter and its hold to another get of
+/// its own resource: A held (max 1); A's second get waits for the hold, B's
+/// get for capacity; A's put races both, each served on its own thread.
+/// Always: the put grants A's item to B and passes the hold, without the
+/// item, to A's get, which waits for B's release of the item, then for
+/// capacity behind B (B's put hands it over). Never: the put passes the hold
+/// with the item to A's get, whose put then wakes B to evict A. Both are
+/// served, and A never has two live items.
+#[test]
+fn put_hands_its_item_and_its_hold_to_two_gets() {
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let held = Held::new(block_on(resources[0].get()).unwrap());
+        let a_again = pending_get(&resources[0], || {});
+        let b = pending_get(&resources[1], || {});
+        let a_again = thread::spawn(move || block_on(a_again));
+        let b = thread::spawn(move || block_on(b));
+        drop(held);
+        a_again.join().unwrap();
+        b.join().unwrap();
+        assert!(tracker.released(0), "B was served without A's item");
+        assert_eq!(tracker.live(), 1, "an item was released for nobody");
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
 /// A get and put of idle A race C's get evicting the least recently used idle
 /// resource, of A (put first) and B (put second). If A's get took its idle
 /// item, the evictor must take B: while A is held it is not idle, and once A
