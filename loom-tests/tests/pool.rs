@@ -1,5 +1,5 @@
 //! loom models of the pool through its public API: each explores one race
-//! between two or three threads on a pool of `max` 1, and checks SPEC.md's
+//! between two or three threads on a pool of `max` 1 or 2, and checks SPEC.md's
 //! invariants:
 //!
 //! - live items never exceed `max`, and a resource never has two live items
@@ -8,21 +8,58 @@
 //!   is alive);
 //! - no lost wakeup: every get completes (loom fails a model whose threads all
 //!   sleep: "deadlock");
-//! - no charge lost: with every guard dropped, `stats().in_use == 0` and
-//!   `idle + releasing + allocating` equals the items the managers see alive;
+//! - no charge lost: with every guard dropped, `stats().in_use == 0`, the
+//!   items the managers see alive are exactly the idle ones, one per
+//!   allocated resource, and `max` resources can be got at once without
+//!   waiting;
 //! - `release` is called exactly once per item `allocate` returned (checked at
 //!   each release, and for every item once the resources are dropped);
 //! - every `stats()` describes a state that could exist (checked where a model
 //!   reads it while other threads run).
+//!
+//! Each pool is built with one of the two settings of `handoff_after` that
+//! need no clock (any other reads the time, which would make a model
+//! nondeterministic): [`Handoff::Always`] and [`Handoff::Never`]. A model in
+//! which a get may wait for capacity runs in both.
 #![cfg(loom)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_lite::future::poll_once;
 use loom::future::block_on;
 use loom::thread;
-use resourcepool::{AllocateRelease, Guard, Pool, Resource, Stats};
+use resourcepool::{AllocateRelease, Error, Guard, Pool, Resource, Stats};
+
+/// When a put hands its item over to the longest waiting get
+/// (`PoolBuilder::handoff_after`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handoff {
+    /// `Duration::ZERO`: every waiter is past `handoff_after`, so every put
+    /// while a get waits (not yet granted) takes its item out and grants it to
+    /// the first such get, which releases it and allocates with its charge.
+    Always,
+    /// `Duration::MAX`: never; a put keeps its item idle and its new idle-set
+    /// entry wakes the first sleeping waiter, which evicts.
+    Never,
+}
+
+impl Handoff {
+    fn after(self) -> Duration {
+        match self {
+            Handoff::Always => Duration::ZERO,
+            Handoff::Never => Duration::MAX,
+        }
+    }
+}
+
+/// Both modes, for a model where a get may wait for capacity.
+const BOTH: &[Handoff] = &[Handoff::Always, Handoff::Never];
+/// One mode, for a model where no get ever waits for capacity (a charge is
+/// free or an idle item evictable whenever one needs it): the mode changes
+/// nothing there.
+const EITHER: &[Handoff] = &[Handoff::Never];
 
 /// What all the managers of one model saw. Plain std atomics: loom runs its
 /// threads one at a time on one OS thread, so they add no interleavings.
@@ -38,6 +75,11 @@ struct Tracker {
 impl Tracker {
     fn live(&self) -> usize {
         self.live.load(Ordering::SeqCst)
+    }
+
+    /// Whether the `serial`th item allocated has been released.
+    fn released(&self, serial: usize) -> bool {
+        self.released.lock().unwrap()[serial]
     }
 }
 
@@ -112,14 +154,19 @@ impl AllocateRelease for Counting {
     }
 }
 
-/// A pool of `max` with `count` resources, and their tracker.
-fn pool_with(max: usize, count: usize) -> (Pool, Vec<Resource<Counting>>, Arc<Tracker>) {
+/// A pool of `max` with `count` resources, handing over as `mode` says, and
+/// their tracker.
+fn pool_with(
+    max: usize,
+    count: usize,
+    mode: Handoff,
+) -> (Pool, Vec<Resource<Counting>>, Arc<Tracker>) {
     let tracker = Arc::new(Tracker {
         max,
         live: AtomicUsize::new(0),
         released: Mutex::new(Vec::new()),
     });
-    let pool = Pool::new(max);
+    let pool = Pool::builder(max).handoff_after(mode.after()).build();
     let resources = (0..count)
         .map(|key| {
             pool.create(Counting {
@@ -162,6 +209,11 @@ impl<'a> Held<'a> {
         guard
     }
 
+    /// Which allocation its item is.
+    fn serial(&self) -> usize {
+        self.guard.as_ref().expect("not left").serial
+    }
+
     /// `Guard::release`.
     fn release(mut self) {
         self.leave().release().expect("Counting never fails");
@@ -202,8 +254,9 @@ fn pending_get(
     get
 }
 
-/// Checks the invariants of a quiescent pool, then drops the resources (which
-/// releases their idle items) and checks every item was released once.
+/// Checks the invariants of a quiescent pool (every thread joined, every
+/// guard dropped), then drops the resources (which releases their idle
+/// items) and checks every item was released once.
 fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tracker) {
     let stats = pool.stats();
     assert_eq!(stats.in_use, 0, "{stats:?}");
@@ -212,6 +265,21 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
         tracker.live(),
         "charges lost or leaked: {stats:?}"
     );
+    let allocated = resources.iter().filter(|r| r.is_allocated()).count();
+    assert_eq!(
+        (stats.idle, stats.releasing, stats.allocating),
+        (allocated, 0, 0),
+        "{allocated} resources allocated: {stats:?}"
+    );
+    // Every charge is free or held by an idle item: as many resources as
+    // the pool allows can be got at once, each from a free charge or by
+    // evicting, without waiting.
+    let held: Vec<_> = resources
+        .iter()
+        .take(pool.max())
+        .map(|r| Held::new(block_on(r.try_get()).expect("a charge was lost")))
+        .collect();
+    drop(held);
     drop(resources);
     drop(pool);
     assert_eq!(
@@ -236,25 +304,34 @@ fn assert_possible(stats: Stats) {
     assert!(stats.allocating <= stats.in_use, "{stats:?}");
 }
 
-/// Runs `model` under loom with at most `preemptions` preemptions, the
-/// model's own bound, or fewer if `LOOM_MAX_PREEMPTIONS` says so (CI sets 2).
-/// The bounds keep each model under about ten seconds here: the state space
-/// grows exponentially with them, and faster with three threads.
-fn check(preemptions: usize, model: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    let bound = builder
-        .preemption_bound
-        .map_or(preemptions, |env| env.min(preemptions));
-    builder.preemption_bound = Some(bound);
-    builder.check(model);
+/// Runs `model` under loom once for each of `modes`, with at most
+/// `preemptions` preemptions, the model's own bound, or fewer if
+/// `LOOM_MAX_PREEMPTIONS` says so (CI sets 2). The bounds keep each model
+/// under about ten seconds here: the state space grows exponentially with
+/// them, and faster with three threads. The mode is printed before its run,
+/// so a failure shows which one failed.
+fn check(preemptions: usize, modes: &[Handoff], model: impl Fn(Handoff) + Sync + Send + 'static) {
+    let model = Arc::new(model);
+    for &mode in modes {
+        let mut builder = loom::model::Builder::new();
+        let bound = builder
+            .preemption_bound
+            .map_or(preemptions, |env| env.min(preemptions));
+        builder.preemption_bound = Some(bound);
+        eprintln!("handoff mode: {mode:?}");
+        let model = Arc::clone(&model);
+        builder.check(move || model(mode));
+    }
 }
 
-/// Two gets of different resources race for the only charge: one allocates,
-/// the other waits for its put (a handover) or evicts its idle item.
+/// Two gets of different resources race for the only charge: one allocates;
+/// the other evicts its idle item, or waits for capacity and is served by its
+/// put: handed the put's item (Always), or woken by its idle entry to evict
+/// it (Never).
 #[test]
 fn two_gets_race_for_the_last_charge() {
-    check(4, || {
-        let (pool, resources, tracker) = pool_with(1, 2);
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
         let other = {
             let a = resources[0].clone();
             thread::spawn(move || get_use_put(&a))
@@ -266,12 +343,13 @@ fn two_gets_race_for_the_last_charge() {
 }
 
 /// A get of an idle resource (the fast path) races its eviction by another
-/// resource's get: either the first takes the item, or the second evicts it
-/// and the first allocates again once a charge is free.
+/// resource's get: either the second evicts the item and the first allocates
+/// again once a charge is free, or the first takes the item and the second
+/// waits for its put (which hands it over, or keeps it idle to be evicted).
 #[test]
 fn get_of_an_idle_resource_races_its_eviction() {
-    check(4, || {
-        let (pool, resources, tracker) = pool_with(1, 2);
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
         get_use_put(&resources[0]);
         let evictor = {
             let b = resources[1].clone();
@@ -283,13 +361,14 @@ fn get_of_an_idle_resource_races_its_eviction() {
     });
 }
 
-/// A put races a get of another resource registering for capacity: either
-/// the put sees the waiter (and hands its charge over), or the waiter's check
-/// after registering sees the put's idle item (and evicts it). No lost wakeup.
+/// A put races a get of another resource joining the wait queue: either the
+/// put sees the waiter (it hands its item over, or its new idle entry wakes
+/// the waiter), or the waiter's look after joining finds the put's idle item
+/// (and evicts it). No lost wakeup.
 #[test]
 fn put_races_a_waiter_registering_for_capacity() {
-    check(4, || {
-        let (pool, resources, tracker) = pool_with(1, 2);
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
         let held = Held::new(block_on(resources[0].get()).unwrap());
         let waiter = {
             let b = resources[1].clone();
@@ -302,11 +381,12 @@ fn put_races_a_waiter_registering_for_capacity() {
 }
 
 /// `Guard::release` races a get of another resource waiting for capacity: the
-/// freed charge reaches the waiter (granted or free), and it completes.
+/// freed charge reaches the waiter (granted to it if it has joined the queue,
+/// else free for its look after joining), and it completes.
 #[test]
 fn guard_release_races_a_get_waiting_for_capacity() {
-    check(4, || {
-        let (pool, resources, tracker) = pool_with(1, 2);
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
         let held = Held::new(block_on(resources[0].get()).unwrap());
         let waiter = {
             let b = resources[1].clone();
@@ -324,8 +404,8 @@ fn guard_release_races_a_get_waiting_for_capacity() {
 /// only that put releases: the next get allocates and its put keeps the item.
 #[test]
 fn schedule_release_races_put() {
-    check(4, || {
-        let (pool, resources, tracker) = pool_with(1, 1);
+    check(4, EITHER, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 1, mode);
         let held = Held::new(block_on(resources[0].get()).unwrap());
         let scheduler = {
             let a = resources[0].clone();
@@ -350,8 +430,8 @@ fn schedule_release_races_put() {
 /// allocates. Pool of 2: A idle, C held; B evicts A; C's release frees a charge.
 #[test]
 fn get_of_a_resource_whose_eviction_release_is_in_flight() {
-    check(4, || {
-        let (pool, resources, tracker) = pool_with(2, 3);
+    check(4, EITHER, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 3, mode);
         let (a, b, c) = (&resources[0], &resources[1], &resources[2]);
         get_use_put(a);
         let held_c = Held::new(block_on(c.get()).unwrap());
@@ -376,8 +456,8 @@ fn get_of_a_resource_whose_eviction_release_is_in_flight() {
 /// lets go of it, but allocates only once the old item's release returned.
 #[test]
 fn get_races_guard_release_of_the_same_resource() {
-    check(4, || {
-        let (pool, resources, tracker) = pool_with(2, 1);
+    check(4, EITHER, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 1, mode);
         let releaser = {
             let a = resources[0].clone();
             thread::spawn(move || Held::new(block_on(a.get()).unwrap()).release())
@@ -389,21 +469,21 @@ fn get_races_guard_release_of_the_same_resource() {
 }
 
 /// Two gets wait for capacity, C first; C's get is dropped (cancelled) on
-/// another thread while the put that frees the only charge notifies it and
-/// grants it the charge: the wakeup and the charge must pass on to B's get,
-/// which completes, whether it registered before or after C left.
+/// another thread while A's put makes capacity for it, and B's get, on a
+/// third thread, joins the queue before or after C left. Always: the put
+/// grants A's item to the first waiter not yet granted (C, or B once C left;
+/// with neither queued it keeps the item idle); C leaving with the grant
+/// passes it to B, or, if B has not joined yet, releases the item and frees
+/// its charge for B. Never: the put's idle entry notifies C, and C leaving
+/// passes the notification on to B (or B's look after joining finds the
+/// item). B's get completes either way.
 ///
-/// It found a bug: a grant could be stranded. `free_charge` read
-/// `waiters == 1` (C); C left and, as the last waiter, returned the grants
-/// (none yet); `free_charge` added its grant and notified nobody; B listened
-/// and registered; `free_charge`'s re-check saw `waiters == 1` and kept the
-/// grant; B (which had not slept) could not claim it and slept forever. Fixed
-/// in `free_charge`: a grant whose notification reached nobody becomes a free
-/// charge.
+/// In the capacity wait this queue replaced (a grant counter and an event),
+/// this model found a grant stranded with nobody notified; see the README.
 #[test]
 fn cancelled_get_passes_its_wakeup_on() {
-    check(3, || {
-        let (pool, resources, tracker) = pool_with(1, 3);
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 3, mode);
         let held = Held::new(block_on(resources[0].get()).unwrap());
         let cancelled = pending_get(&resources[2], || {});
         let waiter = {
@@ -418,17 +498,18 @@ fn cancelled_get_passes_its_wakeup_on() {
     });
 }
 
-/// Two gets wait for capacity, and two releases grant each a charge: both are
-/// notified. One is dropped before it claims its grant, racing a get that
-/// starts waiting (and may not claim grants) and the other waiter claiming its
-/// own grant, which it keeps until the new get is served: the dropped get's
-/// grant must reach the new get. event-listener passes a dropped notification
-/// on only to a listener not yet notified, and here there may be none (found by
-/// fuzzing: `fuzz/regressions/pool_ops/notified-waiter-leaves`).
+/// Two gets wait for capacity, C first, and two releases grant each a charge.
+/// C's get is dropped before it takes its grant, racing A's get (which joins
+/// the queue, or finds a free charge) and D's get taking its own grant, which
+/// it keeps until A's get is served: C's grant must reach A's get, passed on
+/// to it in the queue or returned to the pool before it joined. (Found by
+/// fuzzing in the capacity wait this queue replaced, where a dropped
+/// notification could reach nobody:
+/// `fuzz/regressions/pool_ops/notified-waiter-leaves`.)
 #[test]
 fn dropped_notified_waiter_passes_its_grant_on() {
-    check(3, || {
-        let (pool, resources, tracker) = pool_with(2, 4);
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 4, mode);
         let held: Vec<_> = resources[..2]
             .iter()
             .map(|resource| Held::new(block_on(resource.get()).unwrap()))
@@ -454,14 +535,203 @@ fn dropped_notified_waiter_passes_its_grant_on() {
     });
 }
 
+/// A put races the get it makes capacity for, and its own task's next get:
+/// A held (max 1), B's get waiting for capacity; A's put, then A's try_get,
+/// race B's get on another thread. Always: the put takes A's item out and
+/// grants it to B, which releases it and allocates with its charge, so A's
+/// try_get never gets that item back and succeeds only by evicting B's item
+/// once B has put it. Never: the put keeps A idle and wakes B, which evicts A
+/// (after A's try_get and put, if that took A back first: some execution must
+/// show it, or the put did not keep its item). Either way B is served, A's
+/// first item is released once, by B, and nothing is released for nobody: one
+/// item is live at the end.
+#[test]
+fn put_and_try_get_again_race_a_waiter() {
+    static TOOK_IT_BACK: AtomicBool = AtomicBool::new(false);
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let (a, b) = (&resources[0], &resources[1]);
+        let held = Held::new(block_on(a.get()).unwrap());
+        let waiter = pending_get(b, || {});
+        let waiter = thread::spawn(move || block_on(waiter));
+        drop(held);
+        let again = match block_on(a.try_get()) {
+            Ok(guard) => {
+                let held = Held::new(guard);
+                Some(held.serial())
+            }
+            Err(Error::ResourceLimitExceeded) => None,
+            Err(error) => panic!("A's try_get: {error}"),
+        };
+        waiter.join().unwrap();
+        if again == Some(0) {
+            assert_eq!(
+                mode,
+                Handoff::Never,
+                "A's put kept its item from the waiter"
+            );
+            TOOK_IT_BACK.store(true, Ordering::Relaxed);
+        }
+        assert!(tracker.released(0), "B was served without A's item");
+        let a_allocated_again = matches!(again, Some(serial) if serial != 0);
+        assert_eq!(a.is_allocated(), a_allocated_again);
+        assert_eq!(b.is_allocated(), !a_allocated_again);
+        assert_eq!(tracker.live(), 1, "an item was released for nobody");
+        assert_quiescent(pool, resources, &tracker);
+    });
+    assert!(
+        TOOK_IT_BACK.load(Ordering::Relaxed),
+        "never handing over, A's put never kept its item for A's try_get"
+    );
+}
+
+/// A try_get that fails never counts as a waiter, so no put hands over to it:
+/// A held (max 1), every put handing over to a waiting get (Always); B's
+/// try_get on another thread races A's put. B's try_get fails (A held, or
+/// A's item in flight) or evicts A (put first); unless it evicted A, A's put
+/// kept its item idle.
+#[test]
+fn failing_try_get_races_a_put() {
+    check(4, &[Handoff::Always], |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let (a, b) = (&resources[0], &resources[1]);
+        let held = Held::new(block_on(a.get()).unwrap());
+        let trier = {
+            let b = b.clone();
+            thread::spawn(move || match block_on(b.try_get()) {
+                Ok(guard) => drop(Held::new(guard)),
+                Err(Error::ResourceLimitExceeded) => {}
+                Err(error) => panic!("B's try_get: {error}"),
+            })
+        };
+        drop(held);
+        trier.join().unwrap();
+        let b_got = b.is_allocated();
+        assert_eq!(
+            a.is_allocated(),
+            !b_got,
+            "A's put released its item for a try_get that failed"
+        );
+        assert_eq!(tracker.released(0), b_got);
+        assert_eq!(tracker.live(), 1, "an item was released for nobody");
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// A waiter dropped while the put's hand-off is on its way to it: A held
+/// (max 1), B's get waiting, every put handing over (Always); A's put races
+/// the drop of B's get on another thread. If the put came first, B leaves
+/// with A's item granted to it and, nobody else waiting, releases it and
+/// frees its charge; else the put finds no waiter and keeps A idle. The item
+/// is released at most once, and its charge is not lost.
+#[test]
+fn dropped_waiter_releases_the_item_handed_to_it() {
+    check(4, &[Handoff::Always], |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let (a, b) = (&resources[0], &resources[1]);
+        let held = Held::new(block_on(a.get()).unwrap());
+        let dropped = pending_get(b, || {});
+        let dropper = thread::spawn(move || drop(dropped));
+        drop(held);
+        dropper.join().unwrap();
+        assert!(!b.is_allocated());
+        assert_eq!(a.is_allocated(), !tracker.released(0));
+        assert_eq!(tracker.live(), usize::from(a.is_allocated()));
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// A waiter dropped while the put makes capacity for it passes it on to the
+/// next: A held (max 1), B's and C's gets waiting, B first; A's put races the
+/// drop of B's get and C's get, each on its own thread. Always: the put grants
+/// A's item to B (to C if B left first), and B leaving with it grants it to C,
+/// which releases it and allocates with its charge. Never: the put's idle
+/// entry wakes B, and B leaving passes the wakeup on to C, which evicts A.
+/// Either way C is served, A's item released once, by C, and one item is live
+/// at the end.
+#[test]
+fn dropped_waiter_passes_a_handoff_on() {
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 3, mode);
+        let held = Held::new(block_on(resources[0].get()).unwrap());
+        let dropped = pending_get(&resources[1], || {});
+        let served = pending_get(&resources[2], || {});
+        let dropper = thread::spawn(move || drop(dropped));
+        let server = thread::spawn(move || block_on(served));
+        drop(held);
+        dropper.join().unwrap();
+        server.join().unwrap();
+        assert!(tracker.released(0), "C was served without A's item");
+        assert!(resources[2].is_allocated() && !resources[1].is_allocated());
+        assert_eq!(tracker.live(), 1, "an item was released for nobody");
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// A grant overtakes a wakeup: A and D held (max 2), B's and C's gets
+/// waiting, B first, each then served on its own thread, and B keeps its
+/// guard until C is served. A's put, then D's release. Never: the put's idle
+/// entry wakes B; the release grants its charge to the first waiter not yet
+/// granted, B if B has not looked yet, and then B's wakeup must pass on to
+/// C, for A's idle item (else C gets the charge, B having evicted A).
+/// Always: the put grants A's item to B and the release its charge to C.
+/// Both are served.
+#[test]
+fn grant_to_a_woken_waiter_passes_its_wakeup_on() {
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 4, mode);
+        let held_a = Held::new(block_on(resources[0].get()).unwrap());
+        let held_d = Held::new(block_on(resources[3].get()).unwrap());
+        let c_served = Arc::new(loom::sync::Notify::new());
+        let b = {
+            let c_served = c_served.clone();
+            pending_get(&resources[1], move || c_served.wait())
+        };
+        let c = pending_get(&resources[2], move || c_served.notify());
+        let b = thread::spawn(move || block_on(b));
+        let c = thread::spawn(move || block_on(c));
+        drop(held_a);
+        held_d.release();
+        b.join().unwrap();
+        c.join().unwrap();
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// A put hands its item to a capacity waiter and its hold to another get of
+/// its own resource: A held (max 1); A's second get waits for the hold, B's
+/// get for capacity; A's put races both, each served on its own thread.
+/// Always: the put grants A's item to B and passes the hold, without the
+/// item, to A's get, which waits for B's release of the item, then for
+/// capacity behind B (B's put hands it over). Never: the put passes the hold
+/// with the item to A's get, whose put then wakes B to evict A. Both are
+/// served, and A never has two live items.
+#[test]
+fn put_hands_its_item_and_its_hold_to_two_gets() {
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let held = Held::new(block_on(resources[0].get()).unwrap());
+        let a_again = pending_get(&resources[0], || {});
+        let b = pending_get(&resources[1], || {});
+        let a_again = thread::spawn(move || block_on(a_again));
+        let b = thread::spawn(move || block_on(b));
+        drop(held);
+        a_again.join().unwrap();
+        b.join().unwrap();
+        assert!(tracker.released(0), "B was served without A's item");
+        assert_eq!(tracker.live(), 1, "an item was released for nobody");
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
 /// A get and put of idle A race C's get evicting the least recently used idle
 /// resource, of A (put first) and B (put second). If A's get took its idle
 /// item, the evictor must take B: while A is held it is not idle, and once A
 /// is put again its entry is out of date (exact LRU).
 #[test]
 fn get_and_put_race_the_eviction_of_the_least_recently_used() {
-    check(4, || {
-        let (pool, resources, tracker) = pool_with(2, 3);
+    check(4, EITHER, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 3, mode);
         let (a, b) = (&resources[0], &resources[1]);
         get_use_put(a);
         get_use_put(b);
@@ -485,11 +755,12 @@ fn get_and_put_race_the_eviction_of_the_least_recently_used() {
 
 /// The last handle of an idle resource is dropped (releasing its item) while
 /// another resource's get takes its idle-set entry to evict it: the item is
-/// released once, by one of them, and the get completes.
+/// released once, by one of them, and the get completes (if it found neither
+/// the item nor a charge, the freed charge is granted to it in the queue).
 #[test]
 fn last_handle_dropped_while_idle_races_eviction() {
-    check(4, || {
-        let (pool, mut resources, tracker) = pool_with(1, 2);
+    check(4, BOTH, |mode| {
+        let (pool, mut resources, tracker) = pool_with(1, 2, mode);
         get_use_put(&resources[0]);
         let evictor = {
             let b = resources[1].clone();
@@ -507,8 +778,8 @@ fn last_handle_dropped_while_idle_races_eviction() {
 /// never seen in both, so no reading shows more items than `max`.
 #[test]
 fn stats_read_while_an_item_is_evicted_allocated_and_released() {
-    check(3, || {
-        let (pool, resources, tracker) = pool_with(1, 2);
+    check(3, EITHER, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
         get_use_put(&resources[0]);
         let other = {
             let b = resources[1].clone();
