@@ -9,6 +9,10 @@
 //! - `notified-waiter-leaves`: a waiter notified for a grant is dropped while
 //!   every other waiter is already notified, so event-listener's passing on of
 //!   its notification reaches no one.
+//! - `queued-ahead-put-wakes-nobody`: a waiter evicts and queues its own
+//!   resource ahead of its put, so that put keeps the entry and wakes nobody,
+//!   while another waiter, which looked before the eviction, sleeps beside
+//!   the idle item.
 
 mod common;
 
@@ -16,6 +20,8 @@ use std::pin::pin;
 use std::task::Poll;
 
 use common::{poll_by_hand, Poller};
+use std::time::Duration;
+
 use resourcepool::{AllocateRelease, Pool};
 
 struct Conn;
@@ -115,4 +121,33 @@ fn a_grant_whose_notified_waiter_is_dropped_reaches_a_later_get() {
         }
     };
     assert_eq!(pool.stats().in_use, 2);
+}
+
+#[test]
+fn a_waiter_that_evicts_while_another_sleeps_makes_its_put_wake_that_one() {
+    for handoff_after in [Duration::MAX, Duration::from_millis(1)] {
+        let pool = Pool::builder(1).handoff_after(handoff_after).build();
+        let [a, b, c] = [(); 3].map(|()| pool.create(Conn));
+        let held = futures_lite::future::block_on(a.get()).unwrap();
+        let (b_poller, c_poller) = (Poller::new(), Poller::new());
+        let mut b_get = pin!(b.get());
+        let mut c_get = pin!(c.get());
+        assert!(b_poller.poll(b_get.as_mut()).is_pending());
+        assert!(c_poller.poll(c_get.as_mut()).is_pending());
+        drop(held); // a idle: wakes b's get, the first waiter
+        assert!(b_poller.wakes() > 0, "a's put woke nobody");
+        let Poll::Ready(Ok(b_guard)) = b_poller.poll_woken(b_get.as_mut()) else {
+            panic!("b's get did not evict a");
+        };
+        let c_wakes = c_poller.wakes();
+        drop(b_guard); // b idle: c's get must be woken to evict it
+        assert!(
+            c_poller.wakes() > c_wakes,
+            "b's put woke nobody while c's get slept beside b's idle item ({handoff_after:?})"
+        );
+        assert!(
+            matches!(c_poller.poll_woken(c_get.as_mut()), Poll::Ready(Ok(_))),
+            "c's get did not take b's item or charge"
+        );
+    }
 }
