@@ -66,8 +66,9 @@
 //! newer time. Eviction costs O(log n) in the
 //! number of allocated resources, whatever the number of resources.
 //!
-//! Waits use `event-listener`, so any executor, or a blocked thread, can drive
-//! them.
+//! Waits use `event-listener` (for a resource's hold and its own release) and
+//! a FIFO queue of wakers (for the pool's capacity), so any executor, or a
+//! blocked thread, can drive them.
 //!
 //! # Fairness, and reuse under pressure
 //!

@@ -129,7 +129,8 @@ impl Pool {
     ///
     /// # Panics
     ///
-    /// If `max` is zero: no resource could ever be got.
+    /// If `max` is zero (no resource could ever be got), or above 2,097,151
+    /// (see [`PoolBuilder::build`]).
     ///
     /// # Examples
     ///

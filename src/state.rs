@@ -371,8 +371,9 @@ pub enum Put {
     Release,
 }
 
-/// A `Guard` is dropped. `hand_over`: gets are waiting for capacity, so release
-/// the item and hand its charge to them (fairness) rather than keep it idle.
+/// A `Guard` is dropped. `hand_over`: a get has waited for capacity past the
+/// pool's `handoff_after`, so the item leaves the slot, still charged, for
+/// that get to release (fairness), rather than stay idle.
 #[inline]
 pub fn put(s: Snapshot, hand_over: bool) -> (Put, Option<Snapshot>) {
     debug_assert!(s.is_held() && !s.is_handoff() && s.is_allocated(), "{s:?}");

@@ -28,9 +28,10 @@
 //! the charge is freed; a release is uncounted before its charge is freed or
 //! passed to the get that evicted it, which counts its own allocation only
 //! after that. Charges pass between threads through `SeqCst`
-//! read-modify-writes (of the pool's `used` and `grants`), so a change made
-//! before a charge is freed comes before, in the word's modification order,
-//! a change made after that charge is taken again. Every value the word takes
+//! read-modify-writes of the pool's `used`, or under the wait queue's lock (a
+//! grant, or an item handed over), so a change made before a charge is freed
+//! happens before, and so comes before in the word's modification order, a
+//! change made after that charge is taken again. Every value the word takes
 //! therefore has `allocated + allocating + releasing` at most the number of
 //! charges taken, which is at most `max`, and a pool's `max` is at most
 //! [`MAX_COUNT`], what a field holds: `PoolBuilder::build` refuses more.
