@@ -10,12 +10,9 @@
 
 mod common;
 
-use std::future::Future;
 use std::time::Duration;
 
-use common::{
-    assert_quiescent, bounded, on_async_std, on_smol_executor, on_tokio, Counting, Tracker,
-};
+use common::{assert_quiescent, Counting, Runner, Tracker};
 use resourcepool::{Pool, Resource};
 
 /// The pool's limit in every shape, as in the Go tests.
@@ -34,60 +31,26 @@ enum Ending {
     Release,
 }
 
-/// What runs the one-task-per-resource loops.
-#[derive(Clone, Copy, Debug)]
-enum Runner {
-    /// `tokio::spawn` on the multi-threaded runtime.
-    Tokio,
-    /// Tasks on a `smol::Executor` run by three threads.
-    Smol,
-    /// `async_std::task::spawn`.
-    AsyncStd,
-    /// One OS thread per resource, with `get_blocking`.
-    Threads,
-}
-
 /// One resource's task: `CYCLES` gets, each ended by `ending`. It yields with
-/// `yield_now` (the runtime's own: tokio would poll a task that wakes itself
-/// again at once) while it holds the guard and after it lets go.
-async fn cycle<Y: Future<Output = ()>>(
-    resource: Resource<Counting>,
-    ending: Ending,
-    yield_now: impl Fn() -> Y,
-) {
+/// the runner's `yield_now` while it holds the guard and after it lets go.
+async fn cycle(resource: Resource<Counting>, ending: Ending, runner: Runner) {
     for _ in 0..CYCLES {
-        let mut guard = resource.get().await.expect("allocate never fails here");
+        let mut guard = runner
+            .get(&resource)
+            .await
+            .expect("allocate never fails here");
         assert_eq!(
             guard.key,
             resource.manager().key,
             "got another resource's item"
         );
         guard.uses += 1;
-        yield_now().await;
+        runner.yield_now().await;
         match ending {
             Ending::Put => drop(guard),
             Ending::Release => guard.release().expect("release never fails here"),
         }
-        yield_now().await;
-    }
-}
-
-/// `cycle`, on an OS thread.
-fn cycle_blocking(resource: &Resource<Counting>, ending: Ending) {
-    for _ in 0..CYCLES {
-        let mut guard = resource.get_blocking().expect("allocate never fails here");
-        assert_eq!(
-            guard.key,
-            resource.manager().key,
-            "got another resource's item"
-        );
-        guard.uses += 1;
-        std::thread::yield_now();
-        match ending {
-            Ending::Put => drop(guard),
-            Ending::Release => guard.release().expect("release never fails here"),
-        }
-        std::thread::yield_now();
+        runner.yield_now().await;
     }
 }
 
@@ -99,45 +62,9 @@ fn run_shape(runner: Runner, count: usize, ending: Ending) {
         .map(|key| pool.create(Counting::new(key, &tracker)))
         .collect();
 
-    let tasks = resources.clone();
-    match runner {
-        Runner::Tokio => on_tokio(move || async move {
-            let handles: Vec<_> = tasks
-                .into_iter()
-                .map(|resource| tokio::spawn(cycle(resource, ending, tokio::task::yield_now)))
-                .collect();
-            for handle in handles {
-                handle.await.expect("a task panicked");
-            }
-        }),
-        Runner::Smol => {
-            on_smol_executor(
-                SHAPE_LIMIT,
-                tasks
-                    .into_iter()
-                    .map(|resource| cycle(resource, ending, futures_lite::future::yield_now))
-                    .collect(),
-            );
-        }
-        Runner::AsyncStd => on_async_std(move || async move {
-            let handles: Vec<_> = tasks
-                .into_iter()
-                .map(|resource| {
-                    async_std::task::spawn(cycle(resource, ending, async_std::task::yield_now))
-                })
-                .collect();
-            for handle in handles {
-                handle.await;
-            }
-        }),
-        Runner::Threads => bounded(SHAPE_LIMIT, move || {
-            std::thread::scope(|scope| {
-                for resource in &tasks {
-                    scope.spawn(move || cycle_blocking(resource, ending));
-                }
-            });
-        }),
-    }
+    runner.run_each(SHAPE_LIMIT, resources.clone(), move |resource, runner| {
+        cycle(resource, ending, runner)
+    });
 
     tracker.assert_never_exceeded();
     assert_quiescent(&pool, &tracker);

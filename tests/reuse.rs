@@ -24,10 +24,7 @@ use std::task::Poll;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use common::{
-    assert_quiescent, bounded, on_async_std, on_smol_executor, on_tokio, Counting, Failed, Item,
-    Poller, Tracker, LIMIT,
-};
+use common::{assert_quiescent, bounded, Counting, Failed, Item, Poller, Runner, Tracker, LIMIT};
 use futures_lite::future::block_on;
 use resourcepool::{AllocateRelease, Error, Guard, Pool, PoolBuilder, Resource};
 
@@ -93,38 +90,17 @@ const SHAPE_LIMIT: Duration = Duration::from_secs(60);
 /// lacks an item.
 const GENEROUS_BOUND: f64 = 0.5;
 
-/// What runs the one-task-per-resource loops.
-#[derive(Clone, Copy, Debug)]
-enum Runner {
-    /// `tokio::spawn` on the multi-threaded runtime.
-    Tokio,
-    /// Tasks on a `smol::Executor` run by three threads.
-    Smol,
-    /// `async_std::task::spawn`.
-    AsyncStd,
-    /// One OS thread per resource, with `get_blocking`.
-    Threads,
-}
-
 /// One resource's task: `CYCLES` times get, yield while holding the guard
-/// (with the runtime's own `yield_now`), put.
-async fn cycle<Y: Future<Output = ()>>(resource: Resource<Counting>, yield_now: impl Fn() -> Y) {
+/// (with the runner's `yield_now`), put.
+async fn cycle(resource: Resource<Counting>, runner: Runner) {
     for _ in 0..CYCLES {
-        let mut guard = resource.get().await.expect("allocate never fails here");
+        let mut guard = runner
+            .get(&resource)
+            .await
+            .expect("allocate never fails here");
         assert_eq!(guard.key, resource.manager().key);
         guard.uses += 1;
-        yield_now().await;
-        drop(guard);
-    }
-}
-
-/// `cycle`, on an OS thread.
-fn cycle_blocking(resource: &Resource<Counting>) {
-    for _ in 0..CYCLES {
-        let mut guard = resource.get_blocking().expect("allocate never fails here");
-        assert_eq!(guard.key, resource.manager().key);
-        guard.uses += 1;
-        std::thread::yield_now();
+        runner.yield_now().await;
         drop(guard);
     }
 }
@@ -140,43 +116,7 @@ fn go_shape(runner: Runner, count: usize, builder: PoolBuilder) -> f64 {
         .map(|key| pool.create(Counting::new(key, &tracker)))
         .collect();
 
-    let tasks = resources.clone();
-    match runner {
-        Runner::Tokio => on_tokio(move || async move {
-            let handles: Vec<_> = tasks
-                .into_iter()
-                .map(|resource| tokio::spawn(cycle(resource, tokio::task::yield_now)))
-                .collect();
-            for handle in handles {
-                handle.await.expect("a task panicked");
-            }
-        }),
-        Runner::Smol => {
-            on_smol_executor(
-                SHAPE_LIMIT,
-                tasks
-                    .into_iter()
-                    .map(|resource| cycle(resource, futures_lite::future::yield_now))
-                    .collect(),
-            );
-        }
-        Runner::AsyncStd => on_async_std(move || async move {
-            let handles: Vec<_> = tasks
-                .into_iter()
-                .map(|resource| async_std::task::spawn(cycle(resource, async_std::task::yield_now)))
-                .collect();
-            for handle in handles {
-                handle.await;
-            }
-        }),
-        Runner::Threads => bounded(SHAPE_LIMIT, move || {
-            std::thread::scope(|scope| {
-                for resource in &tasks {
-                    scope.spawn(move || cycle_blocking(resource));
-                }
-            });
-        }),
-    }
+    runner.run_each(SHAPE_LIMIT, resources.clone(), cycle);
 
     assert_quiescent(&pool, &tracker);
     let stats = pool.stats();
@@ -375,16 +315,19 @@ const HANDOFF_AFTER: Duration = Duration::from_millis(10);
 /// How long such a waiter waits before the put: clearly past `HANDOFF_AFTER`.
 const PAST_HANDOFF_AFTER: Duration = Duration::from_millis(50);
 
-#[test]
-fn a_get_that_waited_past_handoff_after_is_served_by_the_next_put() {
-    bounded(LIMIT, || {
-        let setup = Logged::<3>::new(Pool::builder(1).handoff_after(HANDOFF_AFTER));
+/// A is held; B's get waits for capacity, for `wait` before A's put, in a
+/// pool from `builder` whose `handoff_after` is shorter than that: the put
+/// must hand A's item and charge to B at once, so that neither A's own
+/// resource nor a get that came later (C) can take them.
+fn assert_the_next_put_serves_the_waiter(builder: PoolBuilder, wait: Duration) {
+    bounded(LIMIT, move || {
+        let setup = Logged::<3>::new(builder);
         let [a, b, c] = &setup.resources;
         let held = block_on(a.get()).unwrap();
         let poller = Poller::new();
         let mut waiting = pin!(b.get());
         assert!(poller.poll(waiting.as_mut()).is_pending());
-        std::thread::sleep(PAST_HANDOFF_AFTER);
+        std::thread::sleep(wait);
 
         drop(held);
         // At once, with nothing polled in between: A's charge is B's already,
@@ -409,6 +352,12 @@ fn a_get_that_waited_past_handoff_after_is_served_by_the_next_put() {
         assert_quiescent(&setup.pool, &setup.tracker);
         assert_eq!(setup.pool.stats().idle, 1);
     });
+}
+
+#[test]
+fn a_get_that_waited_past_handoff_after_is_served_by_the_next_put() {
+    let builder = Pool::builder(1).handoff_after(HANDOFF_AFTER);
+    assert_the_next_put_serves_the_waiter(builder, PAST_HANDOFF_AFTER);
 }
 
 #[test]
@@ -451,32 +400,8 @@ fn with_handoff_after_max_a_put_keeps_its_item_however_long_a_get_waited() {
 
 #[test]
 fn with_handoff_after_zero_a_put_hands_its_charge_to_a_get_that_just_started_waiting() {
-    bounded(LIMIT, || {
-        let setup = Logged::<3>::new(Pool::builder(1).handoff_after(Duration::ZERO));
-        let [a, b, c] = &setup.resources;
-        let held = block_on(a.get()).unwrap();
-        let poller = Poller::new();
-        let mut waiting = pin!(b.get());
-        assert!(poller.poll(waiting.as_mut()).is_pending());
-
-        drop(held);
-        assert!(
-            matches!(block_on(a.try_get()), Err(Error::ResourceLimitExceeded)),
-            "the put kept its item for its own resource"
-        );
-        assert!(
-            matches!(block_on(c.try_get()), Err(Error::ResourceLimitExceeded)),
-            "a get that came later took the charge handed over"
-        );
-        assert!(!a.is_allocated());
-        assert!(poller.wakes() > 0, "the served get is not woken");
-        let guard = served(&poller, waiting.as_mut(), "B");
-        assert_eq!(guard.key, 1);
-        assert_eq!(setup.released(), [0]);
-        assert_eq!(setup.tracker.allocations(), 2);
-        drop(guard);
-        assert_quiescent(&setup.pool, &setup.tracker);
-    });
+    let builder = Pool::builder(1).handoff_after(Duration::ZERO);
+    assert_the_next_put_serves_the_waiter(builder, Duration::ZERO);
 }
 
 #[test]

@@ -557,6 +557,95 @@ where
     })
 }
 
+/// What runs one task per resource in the Go-shaped tests.
+#[derive(Clone, Copy, Debug)]
+pub enum Runner {
+    /// `tokio::spawn` on the multi-threaded runtime.
+    Tokio,
+    /// Tasks on a `smol::Executor` run by three threads.
+    Smol,
+    /// `async_std::task::spawn`.
+    AsyncStd,
+    /// One OS thread per resource, with `get_blocking`.
+    Threads,
+}
+
+impl Runner {
+    /// Gets `resource`: awaited on a runtime, `get_blocking` on a thread.
+    pub async fn get<M: AllocateRelease>(
+        self,
+        resource: &Resource<M>,
+    ) -> Result<resourcepool::Guard<'_, M>, resourcepool::Error<M::Error>> {
+        match self {
+            Runner::Threads => resource.get_blocking(),
+            _ => resource.get().await,
+        }
+    }
+
+    /// Lets others run: the runtime's own `yield_now` (tokio would poll a
+    /// task that wakes itself again at once), or the thread's.
+    pub async fn yield_now(self) {
+        match self {
+            Runner::Tokio => tokio::task::yield_now().await,
+            Runner::Smol => futures_lite::future::yield_now().await,
+            Runner::AsyncStd => async_std::task::yield_now().await,
+            Runner::Threads => std::thread::yield_now(),
+        }
+    }
+
+    /// Runs `task(resource, self)` for each of `resources`, each as its own
+    /// task (or OS thread), and waits for all of them; fails the test if that
+    /// takes longer than `limit`.
+    pub fn run_each<M, F, T>(self, limit: Duration, resources: Vec<Resource<M>>, task: F)
+    where
+        M: AllocateRelease,
+        F: Fn(Resource<M>, Runner) -> T + Send + Sync + 'static,
+        T: Future<Output = ()> + Send + 'static,
+    {
+        match self {
+            Runner::Tokio => bounded(limit, move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(4)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let handles: Vec<_> = resources
+                        .into_iter()
+                        .map(|resource| tokio::spawn(task(resource, self)))
+                        .collect();
+                    for handle in handles {
+                        handle.await.expect("a task panicked");
+                    }
+                })
+            }),
+            Runner::Smol => {
+                let tasks = resources.into_iter().map(|r| task(r, self)).collect();
+                on_smol_executor(limit, tasks);
+            }
+            Runner::AsyncStd => bounded(limit, move || {
+                async_std::task::block_on(async {
+                    let handles: Vec<_> = resources
+                        .into_iter()
+                        .map(|resource| async_std::task::spawn(task(resource, self)))
+                        .collect();
+                    for handle in handles {
+                        handle.await;
+                    }
+                })
+            }),
+            Runner::Threads => bounded(limit, move || {
+                std::thread::scope(|scope| {
+                    for resource in resources {
+                        let task = &task;
+                        scope.spawn(move || block_on(task(resource, self)));
+                    }
+                });
+            }),
+        }
+    }
+}
+
 // Checks.
 
 /// `(in_use, idle, allocating, releasing)`.
