@@ -121,7 +121,7 @@ mod waiters;
 
 pub use builder::PoolBuilder;
 pub use error::Error;
-pub use guard::Guard;
+pub use guard::{Guard, OwnedGuard};
 pub use manager::AllocateRelease;
 pub use pool::Pool;
 pub use resource::Resource;
