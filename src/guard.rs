@@ -340,3 +340,21 @@ where
         f.debug_struct("OwnedGuard").field("item", &**self).finish()
     }
 }
+
+/// An `OwnedGuard` hands out `&mut` and `&` to its item, so it is `Sync` only
+/// if the item is (it is `Send` all the same):
+///
+/// ```compile_fail
+/// # use resourcepool::{AllocateRelease, OwnedGuard};
+/// # use std::cell::Cell;
+/// struct Unshared;
+/// impl AllocateRelease for Unshared {
+///     type Item = Cell<u32>;
+///     type Error = std::io::Error;
+///     async fn allocate(&self) -> Result<Cell<u32>, std::io::Error> { Ok(Cell::new(0)) }
+/// }
+/// fn assert_sync<T: Sync>() {}
+/// assert_sync::<OwnedGuard<Unshared>>();
+/// ```
+#[cfg(doctest)]
+struct OwnedGuardIsSyncOnlyForASyncItem;
