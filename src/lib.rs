@@ -7,6 +7,8 @@
 //! next get to reuse, and evicted, least recently used first, when another
 //! resource needs its charge. [`Guard::release`] frees an item now (after an
 //! I/O error, say), and [`Resource::schedule_release`] at the next put.
+//! [`Guard::into_owned`] turns a guard into an [`OwnedGuard`], which holds a
+//! handle of its resource and so can move into a spawned task.
 //!
 //! It re-implements, and betters, the Go package `lib/resourcepool` of the
 //! Dominator project: no mutex on the hot paths, exact accounting under
@@ -121,7 +123,7 @@ mod waiters;
 
 pub use builder::PoolBuilder;
 pub use error::Error;
-pub use guard::Guard;
+pub use guard::{Guard, OwnedGuard};
 pub use manager::AllocateRelease;
 pub use pool::Pool;
 pub use resource::Resource;
