@@ -10,15 +10,18 @@
 //!
 //! The pool hands over with `handoff_after(Duration::ZERO)` (on every put while
 //! a get waits) or `Duration::MAX` (never), chosen by the input; the settings in
-//! between read a clock and are not modelled.
+//! between read a clock and are not modelled. With `MAX` a waiter woken by a
+//! notification is never due a hand-off, so it yields once (waking itself)
+//! before it looks; with `ZERO` it looks at once.
 //!
 //! The model is sequential and exact: which waiter a notification reaches
 //! (event-listener's FIFO of hold listeners, a dropped notified hold listener
 //! passing its notification on; the pool's FIFO queue of capacity waiters with
 //! its phases Waiting, Notified and Granted), the hold handoff, the hand-over of
 //! a put's item and the grant of a freed charge to the first waiter not yet
-//! granted, and exact LRU eviction from the idle set are all modelled as `src/`
-//! documents them. After every operation the outcome, `stats()`,
+//! granted, exact LRU eviction from the idle set and the entry an evictor
+//! queues ahead for its own resource (only while no other get waits) are all
+//! modelled as `src/` documents them. After every operation the outcome, `stats()`,
 //! `is_allocated()`, which items were released, and which tasks were woken
 //! must equal the model's, and the SPEC invariants are checked on what the
 //! crate did: live items never exceed `max`, one live item per resource,
@@ -689,8 +692,11 @@ enum TaskState {
     /// Holds the hold; the resource's previous item, handed over by a put, is
     /// not released yet (phase 2: it waits on `release_done`).
     WaitOwnRelease,
-    /// Holds the hold, in the pool's wait queue.
-    WaitCapacity { ticket: u64 },
+    /// Holds the hold, in the pool's wait queue. `yielding`: it was woken
+    /// by a notification while not due a hand-off (`handoff_after(MAX)`), and
+    /// yielded once (`yield_now`: it woke itself and returned `Pending`); its
+    /// next poll looks for capacity, whatever its phase or its cancel.
+    WaitCapacity { ticket: u64, yielding: bool },
     /// Holds the hold and a charge, inside a pending `allocate`.
     Allocating { gate: Option<bool> },
     /// Holds a guard.
@@ -863,21 +869,25 @@ impl Model {
     }
 
     /// A free charge, or an idle victim evicted (and released), for a get of
-    /// resource `own`.
-    fn take_free_charge_or_victim(&mut self, own: usize) -> bool {
+    /// resource `own`. `others_wait`: whether gets other than this one wait
+    /// for capacity (`PoolInner::take_free_charge_or_victim`).
+    fn take_free_charge_or_victim(&mut self, own: usize, others_wait: bool) -> bool {
         if self.used < self.max {
             self.used += 1;
             return true;
         }
-        self.evict_one(own)
+        self.evict_one(own, others_wait)
     }
 
     /// Exact LRU: takes entries, earliest put time first, until an idle
     /// resource whose entry is for its latest put is claimed. An entry of a
     /// resource put again since goes back with the newer time; an entry of a
     /// resource that is not idle is dropped. The evicting get's resource `own`
-    /// is queued ahead of its first put, unless it has an entry already.
-    fn evict_one(&mut self, own: usize) -> bool {
+    /// is queued ahead of its first put (with a fresh time from the clock),
+    /// unless it has an entry already, and only if no other get waits for
+    /// capacity (`IdleSet::take_least_recently_used`, `others_wait`): then
+    /// its put adds the entry and wakes a waiter.
+    fn evict_one(&mut self, own: usize, others_wait: bool) -> bool {
         let mut victim = None;
         while let Some(earliest) = (0..self.idle_set.len()).min_by_key(|&i| self.idle_set[i].0) {
             let (entry_time, index) = self.idle_set.swap_remove(earliest);
@@ -906,13 +916,15 @@ impl Model {
         let Some(index) = victim else {
             return false;
         };
-        let put_time = self.clock;
-        self.clock += 1;
-        let evictor = &mut self.resources[own];
-        if !evictor.queued {
-            evictor.queued = true;
-            evictor.put_time = put_time;
-            self.idle_set.push((put_time, own));
+        if !others_wait {
+            let put_time = self.clock;
+            self.clock += 1;
+            let evictor = &mut self.resources[own];
+            if !evictor.queued {
+                evictor.queued = true;
+                evictor.put_time = put_time;
+                self.idle_set.push((put_time, own));
+            }
         }
         let serial = self.resources[index].serial();
         // An evicted item's release error goes nowhere; its charge is ours.
@@ -946,8 +958,9 @@ impl Model {
     }
 
     /// `CapacityWait::look`: takes what was granted to it, else a free charge
-    /// or an idle victim; leaves the queue if it found capacity, else goes back
-    /// to sleep. Returns whether it found capacity.
+    /// or an idle victim (others wait if the queue holds more than this
+    /// waiter); leaves the queue if it found capacity, else goes back to sleep.
+    /// Returns whether it found capacity.
     fn look(&mut self, task: usize, ticket: u64) -> bool {
         let own = self.tasks[task].resource;
         let index = self.waiter(ticket);
@@ -958,7 +971,8 @@ impl Model {
             }
             return true;
         }
-        if self.take_free_charge_or_victim(own) {
+        let others_wait = self.queue.len() > 1;
+        if self.take_free_charge_or_victim(own, others_wait) {
             self.queue.remove(index);
             return true;
         }
@@ -1174,7 +1188,9 @@ impl Model {
 
     fn acquire_capacity(&mut self, task: usize) -> Step {
         let own = self.tasks[task].resource;
-        if self.take_free_charge_or_victim(own) {
+        // Not a waiter yet: any waiter is another get.
+        let others_wait = !self.queue.is_empty();
+        if self.take_free_charge_or_victim(own, others_wait) {
             return self.allocate(task);
         }
         // A cancel that is already complete ends the get before it joins.
@@ -1186,23 +1202,42 @@ impl Model {
         self.wait_for_capacity(task, ticket, true)
     }
 
-    /// The loop of `acquire_capacity`: `look` starts at its top, else at the
-    /// wait (`woken` or the cancel, woken first).
+    /// The loop of `acquire_capacity`: `look` starts at its top (the first
+    /// time, or the poll after a yield), else at the wait (`woken` or the
+    /// cancel, woken first). Woken by a notification (not a grant) and not due
+    /// a hand-off, it yields once before it looks: with `handoff_after(MAX)`
+    /// never due, with `ZERO` always.
     fn wait_for_capacity(&mut self, task: usize, ticket: u64, mut look: bool) -> Step {
         loop {
             if look && self.look(task, ticket) {
                 return self.allocate(task);
             }
-            if self.phase(ticket) != WaitPhase::Waiting {
-                look = true;
-                continue;
+            match self.phase(ticket) {
+                WaitPhase::Granted(_) => {
+                    look = true;
+                    continue;
+                }
+                WaitPhase::Notified => {
+                    if self.handoff == Handoff::Never {
+                        return Step::Pending(TaskState::WaitCapacity {
+                            ticket,
+                            yielding: true,
+                        });
+                    }
+                    look = true;
+                    continue;
+                }
+                WaitPhase::Waiting => {}
             }
             if self.cancel_is_ready(task) {
                 self.leave_unserved(ticket);
                 self.unhold(self.tasks[task].resource, false);
                 return Step::Failed(ErrorKind::ResourceLimitExceeded);
             }
-            return Step::Pending(TaskState::WaitCapacity { ticket });
+            return Step::Pending(TaskState::WaitCapacity {
+                ticket,
+                yielding: false,
+            });
         }
     }
 
@@ -1258,7 +1293,9 @@ impl Model {
         let step = match self.tasks[task].state {
             TaskState::WaitHold { listener } => self.wait_for_hold(task, listener),
             TaskState::WaitOwnRelease => self.wait_for_own_release(task),
-            TaskState::WaitCapacity { ticket } => self.wait_for_capacity(task, ticket, false),
+            TaskState::WaitCapacity { ticket, yielding } => {
+                self.wait_for_capacity(task, ticket, yielding)
+            }
             TaskState::Allocating { gate: Some(ok) } => {
                 self.allocated(self.tasks[task].resource, ok)
             }
@@ -1289,7 +1326,7 @@ impl Model {
                 self.resources[index].hold_listeners.drop_listener(listener);
             }
             TaskState::WaitOwnRelease => self.unhold(index, false),
-            TaskState::WaitCapacity { ticket } => {
+            TaskState::WaitCapacity { ticket, .. } => {
                 self.leave_unserved(ticket);
                 self.unhold(index, false);
             }
@@ -1331,7 +1368,9 @@ impl Model {
                 self.resources[task.resource].phase,
                 Phase::HandedOver { .. }
             ),
-            TaskState::WaitCapacity { ticket } => self.phase(ticket) != WaitPhase::Waiting,
+            // A yielding waiter woke itself.
+            TaskState::WaitCapacity { yielding: true, .. } => true,
+            TaskState::WaitCapacity { ticket, .. } => self.phase(ticket) != WaitPhase::Waiting,
             TaskState::Allocating { .. } | TaskState::Holding { .. } => false,
         }
     }
@@ -1477,15 +1516,23 @@ impl Run {
                 self.log.push(format!("  -> {model:?}"));
                 self.expect("poll", actual, model);
                 // SPEC: once its cancel future is complete, a get_or_cancel fails
-                // rather than wait (it may still be inside `allocate`).
+                // rather than wait (it may still be inside `allocate`). A
+                // notified waiter that yields is not waiting: it woke itself
+                // (checked with every wakeup), and the poll after the yield
+                // looks and then fails unless it found capacity, so that poll
+                // is held to this check.
                 if self
                     .model
                     .tasks
                     .get(t)
                     .is_some_and(|task| task.cancelled && model == Observed::Pending)
                 {
+                    let yielding = matches!(
+                        self.model.tasks[t].state,
+                        TaskState::WaitCapacity { yielding: true, .. }
+                    );
                     assert!(
-                        !self.model.waits(t),
+                        !self.model.waits(t) || yielding,
                         "a cancelled get_or_cancel waits: {:?}\n{}",
                         self.model.tasks[t].state,
                         self.history()
@@ -1737,7 +1784,7 @@ impl Run {
             .tasks
             .iter()
             .filter_map(|task| match task.state {
-                TaskState::WaitCapacity { ticket } => {
+                TaskState::WaitCapacity { ticket, .. } => {
                     assert_ne!(
                         task.kind,
                         GetKind::TryGet,
@@ -1749,6 +1796,22 @@ impl Run {
                 _ => None,
             })
             .collect();
+        // A yielding waiter yielded on a notification, and only its own look
+        // puts it back to sleep (a grant meanwhile makes it Granted).
+        for task in &model.tasks {
+            if let TaskState::WaitCapacity {
+                ticket,
+                yielding: true,
+            } = task.state
+            {
+                assert_ne!(
+                    model.phase(ticket),
+                    WaitPhase::Waiting,
+                    "a yielding waiter asleep\n{}",
+                    self.history()
+                );
+            }
+        }
         let mut queued: Vec<u64> = model.queue.iter().map(|waiter| waiter.ticket).collect();
         assert!(queued.windows(2).all(|pair| pair[0] < pair[1]));
         queued.sort_unstable();
@@ -1807,7 +1870,9 @@ impl Run {
         };
         // Capacity: each free charge and each idle victim has a notified
         // waiter on its way to it, as long as some waiter sleeps. (A granted
-        // waiter was woken too, but for its grant; the phases are the crate's:
+        // waiter was woken too, but for its grant, and it takes only that; a
+        // notified waiter that yields is on its way, and never asleep: only
+        // its own look makes it Waiting again. The phases are the crate's:
         // each task's wakeup was compared with them above.)
         let count = |phase: WaitPhase| {
             self.model
