@@ -127,7 +127,7 @@ pub use guard::{Guard, OwnedGuard};
 pub use manager::AllocateRelease;
 pub use pool::Pool;
 pub use resource::Resource;
-pub use stats::Stats;
+pub use stats::{Stats, Totals};
 
 /// Internals exposed to the loom models and fuzz targets. Not public API.
 #[cfg(any(loom, fuzzing))]

@@ -66,7 +66,7 @@
 
 use core::fmt;
 use core::future::Future;
-use core::pin::Pin;
+use core::pin::{pin, Pin};
 use core::task::Poll;
 use core::time::Duration;
 use std::sync::{Arc, PoisonError, Weak};
@@ -78,7 +78,7 @@ use crate::builder::PoolBuilder;
 use crate::idle::{IdleSet, QueueAhead, Retired, Victim};
 use crate::manager::AllocateRelease;
 use crate::resource::Resource;
-use crate::stats::{Counters, Stats};
+use crate::stats::{Counters, GetRecord, Stats, Tallies, Tally, WaitFor};
 use crate::sync::{fence, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::wait::Cancelled;
 use crate::waiters::{Look, Offer, WaitQueue, Wake};
@@ -204,12 +204,16 @@ impl Pool {
         self.inner.max
     }
 
-    /// How many items are in use, idle, allocating and releasing.
+    /// How many items are in use, idle, allocating and releasing, how many
+    /// gets wait, and the pool's [`Totals`](crate::Totals) so far.
     ///
     /// See [`Stats`] for an example and for how exact it is.
     pub fn stats(&self) -> Stats {
-        let idle = self.inner.idle.count_idle();
-        self.inner.counters.stats(self.inner.max, idle)
+        let inner = &*self.inner;
+        let idle = inner.idle.count_idle();
+        let waiting = inner.waiting.load(Ordering::Relaxed) + inner.tallies.resource_waiters();
+        let totals = inner.tallies.totals();
+        inner.counters.stats(inner.max, idle, waiting, totals)
     }
 }
 
@@ -266,6 +270,8 @@ pub(crate) struct PoolInner {
     /// Allocated resources, for eviction in LRU order.
     pub(crate) idle: IdleSet,
     pub(crate) counters: Counters,
+    /// The totals, and the gets waiting for a resource.
+    pub(crate) tallies: Tallies,
 }
 
 impl PoolInner {
@@ -280,6 +286,7 @@ impl PoolInner {
             queue: Mutex::new(WaitQueue::default()),
             idle: IdleSet::new(),
             counters: Counters::new(),
+            tallies: Tallies::new(),
         }
     }
 
@@ -306,11 +313,12 @@ impl PoolInner {
     }
 
     /// Phase 2: takes a charge for a resource, waiting until one is available or
-    /// `cancel` completes.
+    /// `cancel` completes. `record` times the wait.
     pub(crate) async fn acquire_capacity<C: Future<Output = ()>>(
         &self,
         own: &(dyn QueueAhead + Sync),
         mut cancel: Pin<&mut C>,
+        record: &mut GetRecord<'_>,
     ) -> Result<(), Cancelled> {
         let others_wait = || self.waiting.load(Ordering::SeqCst) > 0;
         let (found, retired) = self.take_free_charge_or_victim(own, &others_wait);
@@ -329,26 +337,32 @@ impl PoolInner {
             return Err(Cancelled);
         }
         let mut wait = CapacityWait::join(self);
-        loop {
-            let (found, retired) = wait.look(own);
-            if let Some(capacity) = found {
-                self.finish(capacity, retired);
-                return Ok(());
+        // The wait ends when capacity is found: releasing a victim is not
+        // waiting.
+        let waiting = pin!(async {
+            loop {
+                let (found, retired) = wait.look(own);
+                if let Some(capacity) = found {
+                    return Ok((capacity, retired));
+                }
+                drop(retired);
+                let woken = futures_lite::future::or(async { Ok(wait.woken().await) }, async {
+                    cancel.as_mut().await;
+                    Err(Cancelled)
+                })
+                .await?;
+                if woken == Wake::Notified && !self.is_due(wait.since) {
+                    // Woken, most likely by a put whose task is about to get
+                    // its item back: let it (a yield), rather than evict an
+                    // item that is in use all but for an instant. Until it is
+                    // due a hand-off, a waiter takes what stays idle past that.
+                    futures_lite::future::yield_now().await;
+                }
             }
-            drop(retired);
-            let woken = futures_lite::future::or(async { Ok(wait.woken().await) }, async {
-                cancel.as_mut().await;
-                Err(Cancelled)
-            })
-            .await?;
-            if woken == Wake::Notified && !self.is_due(wait.since) {
-                // Woken, most likely by a put whose task is about to get its
-                // item back: let it (a yield), rather than evict an item that
-                // is in use all but for an instant. Until it is due a
-                // hand-off, a waiter takes what stays idle past that.
-                futures_lite::future::yield_now().await;
-            }
-        }
+        });
+        let (capacity, retired) = record.wait(WaitFor::Capacity, waiting).await?;
+        self.finish(capacity, retired);
+        Ok(())
     }
 
     /// Whether a waiter that started waiting at `since` is due a hand-off.
@@ -373,6 +387,9 @@ impl PoolInner {
             return (Some(Capacity::Charge), Retired::new());
         }
         let (victim, retired) = self.idle.take_least_recently_used(own, others_wait);
+        if victim.is_some() {
+            self.tallies.count(Tally::Eviction);
+        }
         (victim.map(Capacity::Item), retired)
     }
 
@@ -441,6 +458,8 @@ impl PoolInner {
             unreachable!("a waiter not yet granted is queued");
         }
         self.queue_changed(&queue);
+        drop(queue);
+        self.tallies.count(Tally::Handoff);
         Some(outcome)
     }
 

@@ -15,7 +15,7 @@ use crate::manager::AllocateRelease;
 use crate::pool::{Pool, PoolInner};
 use crate::slot::Slot;
 use crate::state::{self, transition, Evict, Hold, Leave, Put, Schedule, Snapshot, Waiter};
-use crate::stats::Count;
+use crate::stats::{Count, GetRecord, Tally, WaitFor};
 use crate::sync::{AtomicU64, Ordering};
 use crate::wait::{listen_or_cancel, Cancelled};
 
@@ -373,25 +373,36 @@ impl<M: AllocateRelease> Resource<M> {
     }
 
     /// The three phases of a get; `cancel` ends the waits (see `get_or_cancel`).
+    /// Its `GetRecord` counts its waits and how it ends in the pool's totals.
     #[cold]
     async fn acquire<C: Future<Output = ()>>(
         &self,
         cancel: C,
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
         let mut cancel = pin!(cancel);
+        let mut record = GetRecord::new(&self.pool_inner().tallies);
         // Phase 1: the hold. An idle item comes with it, in the same swap.
         let hold = match transition(&self.inner.state, |s| state::hold(s, Waiter::No)).0 {
-            Hold::Busy => self
-                .wait_for_hold(cancel.as_mut())
-                .await
-                .map_err(|Cancelled| Error::PutTimeout)?,
+            Hold::Busy => {
+                let waited = pin!(self.wait_for_hold(cancel.as_mut()));
+                match record.wait(WaitFor::Resource, waited).await {
+                    Ok(hold) => hold,
+                    Err(Cancelled) => {
+                        record.gave_up();
+                        return Err(Error::PutTimeout);
+                    }
+                }
+            }
             taken => taken,
         };
         match hold {
-            Hold::Taken { idle: true } => Ok(Guard::new(self)),
-            // The previous holder handed its item over with the hold.
-            Hold::HandedOver { allocated: true } => Ok(Guard::new(self)),
-            _ => self.acquire_cold(cancel).await,
+            // An idle item, or the previous holder handed its item over with
+            // the hold.
+            Hold::Taken { idle: true } | Hold::HandedOver { allocated: true } => {
+                record.served();
+                Ok(Guard::new(self))
+            }
+            _ => self.acquire_cold(cancel, &mut record).await,
         }
     }
 
@@ -400,31 +411,37 @@ impl<M: AllocateRelease> Resource<M> {
     async fn acquire_cold<C: Future<Output = ()>>(
         &self,
         mut cancel: Pin<&mut C>,
+        record: &mut GetRecord<'_>,
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
         let mut holding = Holding {
             resource: self,
             charged: false,
         };
         // Phase 2: capacity.
-        self.wait_for_own_release(cancel.as_mut())
-            .await
-            .map_err(|Cancelled| Error::ResourceLimitExceeded)?;
-        self.pool_inner()
-            .acquire_capacity(self, cancel)
-            .await
-            .map_err(|Cancelled| Error::ResourceLimitExceeded)?;
+        let released = {
+            let waited = pin!(self.wait_for_own_release(cancel.as_mut()));
+            record.wait(WaitFor::Resource, waited).await
+        };
+        let charged = match released {
+            Ok(()) => {
+                let pool = self.pool_inner();
+                pool.acquire_capacity(self, cancel, record).await
+            }
+            Err(cancelled) => Err(cancelled),
+        };
+        if let Err(Cancelled) = charged {
+            record.gave_up();
+            return Err(Error::ResourceLimitExceeded);
+        }
         let ((), _) = transition(&self.inner.state, state::charge);
         holding.charged = true;
         self.pool_inner().counters.add(Count::Allocating);
+        record.allocating();
         // Phase 3: allocate. `holding` gives everything back if this fails,
-        // panics or is dropped.
-        let item = self
-            .inner
-            .manager
-            .allocate()
-            .await
-            .map_err(Error::Allocate)?;
-        Ok(holding.into_guard(item))
+        // panics or is dropped (and `record` counts which).
+        let allocated = self.inner.manager.allocate().await;
+        record.allocated(allocated.is_ok());
+        Ok(holding.into_guard(allocated.map_err(Error::Allocate)?))
     }
 
     /// Waits until the hold is let go, or handed to this get, and takes it.
@@ -550,18 +567,22 @@ impl<M: AllocateRelease> Shared<M> {
         }
     }
 
-    /// After `state::release_held`: the hold is let go, the item is ours to release.
+    /// After `state::release_held`: the hold is let go, the item is ours to
+    /// release (`Guard::release`, or a put with a release scheduled).
     fn release_from_holder(&self, old: Snapshot) -> Result<(), M::Error> {
-        let counters = &self.pool.inner.counters;
-        counters.shift(Count::Allocated, Count::Releasing);
+        let pool = &self.pool.inner;
+        pool.tallies.count(Tally::Released);
+        pool.counters.shift(Count::Allocated, Count::Releasing);
         self.wake_hold_waiter(old);
         self.release_taken(FreedCharge::ToPool)
     }
 
-    /// After `state::schedule_release` decided `ReleaseNow`.
+    /// After `state::schedule_release` decided `ReleaseNow` (for
+    /// `schedule_release`, or the last handle's drop).
     fn release_idle(&self) -> Result<(), M::Error> {
-        let counters = &self.pool.inner.counters;
-        counters.shift(Count::Allocated, Count::Releasing);
+        let pool = &self.pool.inner;
+        pool.tallies.count(Tally::Released);
+        pool.counters.shift(Count::Allocated, Count::Releasing);
         self.release_taken(FreedCharge::ToPool)
     }
 

@@ -1,8 +1,16 @@
-//! `Stats`, and the counters behind them: one word, changed only when an
-//! item is allocated or released, so that one load reads all three counts
-//! as they were at one instant.
+//! `Stats`, and the counters behind them.
 //!
-//! # Layout
+//! - The occupancy (`allocated`, `allocating`, `releasing`): one word,
+//!   changed only when an item is allocated or released, so that one load
+//!   reads all three counts as they were at one instant.
+//! - The totals ([`Totals`]): cumulative counts of the slow paths' events,
+//!   kept in per-thread stripes, so that no event makes threads write one
+//!   cache line; and the number of gets waiting for a resource.
+//!
+//! The hot paths (a get of an idle item, a put that keeps its item) change
+//! none of them and read no clock: none of the events counted happens there.
+//!
+//! # Layout of the occupancy word
 //!
 //! ```text
 //! bits    name        counts
@@ -46,21 +54,54 @@
 //! `in_use + idle` (which is `allocating + allocated`) are from one instant,
 //! only the split of the allocated items between `in_use` and `idle` may be
 //! from a nearby one, and `in_use + idle + releasing <= max`.
+//!
+//! # The totals
+//!
+//! Each thread adds its events to one of [`STRIPES`] stripes (threads are
+//! numbered in the order they first count, modulo `STRIPES`), each on its own
+//! cache line, with relaxed `fetch_add`s; a reading sums the stripes. A
+//! stripe's counts only grow, and a later load of an atomic never returns an
+//! older value than an earlier one did, so a reading that starts after
+//! another finished (on the same thread, or on one that learned of it) finds
+//! every total at least as large. The stripes are read one after the other,
+//! so the totals of one reading may come from slightly different instants;
+//! once nothing runs, each is exact.
+//!
+//! A get on its slow path carries a [`GetRecord`]: it times its waits (a
+//! clock read when a wait first suspends the get, and one when that wait
+//! ends), and adds one wait and their summed time when it has stopped
+//! waiting for good; and it counts how the get ended. `wait_time` is kept in
+//! whole microseconds and, apart, the nanoseconds below a microsecond (each
+//! wait adds fewer than 1,000 there), so that neither count overflows in any
+//! plausible lifetime (2^64 microseconds are 584,000 years).
+//!
+//! The totals and the resource-waiter count use std's atomics even under
+//! `--cfg loom`: they order nothing and decide nothing (only `stats` reads
+//! them), so loom need not explore their interleavings.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::sync::atomic as plain;
+use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicU64, Ordering};
 
-/// A snapshot of a pool's occupancy, from [`Pool::stats`](crate::Pool::stats).
+/// A snapshot of a pool's occupancy, waiters and totals, from
+/// [`Pool::stats`](crate::Pool::stats).
 ///
 /// Exact when no operation is in flight. While gets, puts and releases run
 /// on other threads it still describes a state that could exist: each of
 /// `in_use`, `idle`, `allocating` and `releasing` is at most `max`, and so is
 /// `in_use + idle + releasing`. `allocating`, `releasing` and `in_use + idle`
 /// are counted at one instant; which of those allocated items are idle and
-/// which in use is counted at a nearby one. Taking it looks at every entry
-/// of the pool's idle set (about one per allocated resource), so it costs
-/// time linear in their number.
+/// which in use is counted at a nearby one. `waiting` and `totals` are read
+/// apart from those, at nearby instants (see [`Totals`]). Taking it looks at
+/// every entry of the pool's idle set (about one per allocated resource), so
+/// it costs time linear in their number.
 ///
 /// # Examples
 ///
@@ -81,7 +122,8 @@ use crate::sync::{AtomicU64, Ordering};
 /// assert_eq!(pool.stats().in_use, 1);
 /// drop(guard);
 /// let stats = pool.stats();
-/// assert_eq!((stats.max, stats.in_use, stats.idle), (2, 0, 1));
+/// assert_eq!((stats.max, stats.in_use, stats.idle, stats.waiting), (2, 0, 1, 0));
+/// assert_eq!(stats.totals.allocations, 1);
 /// # Ok::<(), resourcepool::Error<std::io::Error>>(())
 /// # }).unwrap();
 /// ```
@@ -98,6 +140,123 @@ pub struct Stats {
     pub allocating: usize,
     /// Calls of [`AllocateRelease::release`](crate::AllocateRelease::release) in progress.
     pub releasing: usize,
+    /// Gets waiting now: for their resource's hold (another `Guard` of it is
+    /// alive), for their resource's previous item to finish its release, or
+    /// for the pool's capacity. A get counts once however many of those it
+    /// waits for, one after the other. A get waits for its resource from the
+    /// moment the wait first leaves it pending; for capacity, from the moment
+    /// it joins the pool's wait queue (after its first look found nothing and
+    /// its cancel future was not complete) until it leaves it. A
+    /// [`try_get`](crate::Resource::try_get) never waits.
+    pub waiting: usize,
+    /// What the pool's gets, evictions, hand-offs and releases did since the
+    /// pool was created: cumulative, never smaller in a later reading.
+    pub totals: Totals,
+}
+
+/// Cumulative counts of what a pool did since it was created, in
+/// [`Stats::totals`].
+///
+/// Every total only grows. They count the events of the slow paths (a get
+/// that waits, gives up, allocates or evicts; a release), never of the hot
+/// paths: a get of an idle item and a put that keeps its item count nothing,
+/// so keeping the totals costs them nothing.
+///
+/// Each thread counts in a stripe of its own, and a reading sums the stripes
+/// one after the other. Once nothing runs, every total is exact. While other
+/// threads work, each total is at least what it was when the reading started
+/// and at most what it is when the reading ends, the totals of one reading
+/// may come from slightly different instants (a get's wait may be in `waits`
+/// and not yet in `wait_time`), and a reading that starts after another one
+/// finished (on the same thread, or on one that learned of that reading) has
+/// every total at least as large.
+///
+/// Every item that `allocate` returned leaves its resource in exactly one of
+/// `evictions`, `handoffs` and `released`, so once nothing runs,
+/// `allocations - evictions - handoffs - released` is the number of items
+/// allocated now (in use or idle, not those still allocating).
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// use resourcepool::{AllocateRelease, Error, Pool};
+///
+/// struct Conn;
+/// impl AllocateRelease for Conn {
+///     type Item = ();
+///     type Error = std::io::Error;
+///     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+/// }
+///
+/// let pool = Pool::new(1);
+/// let (a, b) = (pool.create(Conn), pool.create(Conn));
+/// drop(a.get().await?); // allocates a's item
+/// drop(a.get().await?); // reuses it: counts nothing
+/// let held = b.get().await?; // evicts a's item, allocates b's
+/// // Refused (the only charge is held): gives up without waiting.
+/// assert!(matches!(a.try_get().await, Err(Error::ResourceLimitExceeded)));
+/// held.release()?; // released by the caller
+///
+/// let totals = pool.stats().totals;
+/// assert_eq!((totals.allocations, totals.evictions, totals.released), (2, 1, 1));
+/// assert_eq!((totals.waits, totals.cancelled), (0, 1));
+/// assert_eq!(totals.allocations - totals.evictions - totals.handoffs - totals.released, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Totals {
+    /// Gets that had to wait: whose future was left pending while it waited
+    /// for its resource's hold (another `Guard` of it was alive), for its
+    /// resource's previous item to finish its release, or for the pool's
+    /// capacity. One per get, however many of those it waited for. Counted
+    /// once the get waits no more: when it has its charge (before
+    /// `allocate`), is served, gives up or is dropped. A get of an idle item,
+    /// a [`try_get`](crate::Resource::try_get), and a get whose cancel future
+    /// is already complete never wait; nor does a get that evicts an idle
+    /// item.
+    pub waits: u64,
+    /// The sum of the waits counted in `waits`: each from the moment it first
+    /// left its get pending to the moment it ended (served, cancelled or
+    /// dropped); for a get that waited for its resource and then for
+    /// capacity, both waits. Never the time spent looking for capacity,
+    /// releasing an evicted item, or in `allocate`. Added when `waits` is.
+    pub wait_time: Duration,
+    /// Gets that gave up: that failed with
+    /// [`PutTimeout`](crate::Error::PutTimeout) or
+    /// [`ResourceLimitExceeded`](crate::Error::ResourceLimitExceeded) (their
+    /// cancel future completed, or a [`try_get`](crate::Resource::try_get)
+    /// was refused), or whose future was dropped before it returned: while it
+    /// waited, or while its `allocate` ran (that `allocate` then counts in
+    /// neither `allocations` nor `allocation_errors`). Counted when the get
+    /// returns or is dropped. A get that panics is not counted here (a panic
+    /// of `allocate` counts in `allocation_errors`).
+    pub cancelled: u64,
+    /// Calls of [`AllocateRelease::allocate`](crate::AllocateRelease::allocate)
+    /// that returned `Ok`: the items allocated. Counted when `allocate`
+    /// returns.
+    pub allocations: u64,
+    /// Calls of `allocate` that returned `Err` (the get failed with
+    /// [`Error::Allocate`](crate::Error::Allocate)) or panicked. Counted when
+    /// `allocate` returns or unwinds.
+    pub allocation_errors: u64,
+    /// Idle items released to make room for another resource's get: counted
+    /// when that get claims the least recently used idle item, before it
+    /// releases it.
+    pub evictions: u64,
+    /// Items that a put handed to a get that had waited for capacity longer
+    /// than [`handoff_after`](crate::PoolBuilder::handoff_after), to release
+    /// and allocate with their charge (rather than keep them idle). Counted
+    /// at that put.
+    pub handoffs: u64,
+    /// Items released by their users: by [`Guard::release`](crate::Guard::release),
+    /// by [`Resource::schedule_release`](crate::Resource::schedule_release)
+    /// (at once if the item was idle, or at the next put), and by dropping the
+    /// last handle of a resource whose item was idle. Counted when the
+    /// release starts.
+    pub released: u64,
 }
 
 /// The most any count can hold, and so the largest `max` a pool accepts:
@@ -184,8 +343,8 @@ impl Counters {
     }
 
     /// The stats, given the number of idle items (counted apart from the word,
-    /// at about the same instant).
-    pub(crate) fn stats(&self, max: usize, idle: usize) -> Stats {
+    /// at about the same instant), the number of waiting gets and the totals.
+    pub(crate) fn stats(&self, max: usize, idle: usize, waiting: usize, totals: Totals) -> Stats {
         let word = self.word.load(Ordering::Relaxed);
         let allocated = Count::Allocated.of(word);
         let allocating = Count::Allocating.of(word);
@@ -196,6 +355,298 @@ impl Counters {
             idle,
             allocating,
             releasing: Count::Releasing.of(word),
+            waiting,
+            totals,
+        }
+    }
+}
+
+/// How many stripes the totals have: enough for the cores of a large
+/// machine, so that threads on different cores rarely write the same line.
+const STRIPES: usize = 16;
+
+/// An event of a slow path, counted in one total.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Tally {
+    /// A get gave up (see [`Totals::cancelled`]).
+    Cancelled,
+    /// `allocate` returned `Ok`.
+    Allocation,
+    /// `allocate` returned `Err` or panicked.
+    AllocationError,
+    /// A get claimed an idle victim.
+    Eviction,
+    /// A put handed its item to a waiting get.
+    Handoff,
+    /// A caller's release started.
+    Released,
+}
+
+/// How many kinds of [`Tally`] there are.
+const EVENTS: usize = 6;
+
+/// One thread's share of the totals (a stripe may be shared by threads).
+#[derive(Default)]
+struct Stripe {
+    /// Counts of each [`Tally`], by its discriminant.
+    events: [plain::AtomicU64; EVENTS],
+    waits: plain::AtomicU64,
+    /// The waits' whole microseconds.
+    wait_micros: plain::AtomicU64,
+    /// The waits' nanoseconds below a microsecond: fewer than 1,000 each.
+    wait_nanos: plain::AtomicU64,
+}
+
+/// The totals (see the module docs) and the number of gets waiting for a
+/// resource. Changed only on the slow paths, never by a get of an idle item
+/// or a put that keeps its item.
+pub(crate) struct Tallies {
+    stripes: [CachePadded<Stripe>; STRIPES],
+    /// Gets whose wait for their resource (its hold, or its previous item's
+    /// release) left them pending, and that still wait. Changed when such a
+    /// wait starts and ends (a slow path).
+    resource_waiters: CachePadded<plain::AtomicUsize>,
+}
+
+impl Tallies {
+    pub(crate) fn new() -> Self {
+        Tallies {
+            stripes: core::array::from_fn(|_| CachePadded::default()),
+            resource_waiters: CachePadded::default(),
+        }
+    }
+
+    fn stripe(&self) -> &Stripe {
+        &self.stripes[stripe_index() % STRIPES]
+    }
+
+    /// One more `event`.
+    #[cold]
+    pub(crate) fn count(&self, event: Tally) {
+        let relaxed = plain::Ordering::Relaxed;
+        self.stripe().events[event as usize].fetch_add(1, relaxed);
+    }
+
+    /// One more get that waited, for `time` in all.
+    #[cold]
+    fn count_wait(&self, time: Duration) {
+        let relaxed = plain::Ordering::Relaxed;
+        let stripe = self.stripe();
+        stripe.waits.fetch_add(1, relaxed);
+        let micros = u64::try_from(time.as_micros()).unwrap_or(u64::MAX);
+        stripe.wait_micros.fetch_add(micros, relaxed);
+        let nanos = u64::from(time.subsec_nanos() % 1_000);
+        stripe.wait_nanos.fetch_add(nanos, relaxed);
+    }
+
+    /// Gets waiting now for their resource.
+    pub(crate) fn resource_waiters(&self) -> usize {
+        self.resource_waiters.load(plain::Ordering::Relaxed)
+    }
+
+    /// The totals: the stripes' sums, read one stripe after another.
+    pub(crate) fn totals(&self) -> Totals {
+        let relaxed = plain::Ordering::Relaxed;
+        let sum = |read: &dyn Fn(&Stripe) -> u64| {
+            self.stripes
+                .iter()
+                .fold(0u64, |sum, stripe| sum.saturating_add(read(stripe)))
+        };
+        let event = |event: Tally| sum(&|stripe| stripe.events[event as usize].load(relaxed));
+        let micros = sum(&|stripe| stripe.wait_micros.load(relaxed));
+        let nanos = sum(&|stripe| stripe.wait_nanos.load(relaxed));
+        Totals {
+            waits: sum(&|stripe| stripe.waits.load(relaxed)),
+            wait_time: Duration::from_micros(micros).saturating_add(Duration::from_nanos(nanos)),
+            cancelled: event(Tally::Cancelled),
+            allocations: event(Tally::Allocation),
+            allocation_errors: event(Tally::AllocationError),
+            evictions: event(Tally::Eviction),
+            handoffs: event(Tally::Handoff),
+            released: event(Tally::Released),
+        }
+    }
+}
+
+/// This thread's stripe: threads are numbered in the order they first count.
+fn stripe_index() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
+
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    INDEX.with(|index| {
+        if index.get() == usize::MAX {
+            index.set(NEXT.fetch_add(1, StdOrdering::Relaxed));
+        }
+        index.get()
+    })
+}
+
+/// What a get waits for, in [`GetRecord::wait`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitFor {
+    /// Its resource: the hold, or its previous item's release. Counted in
+    /// `Tallies::resource_waiters` while it leaves the get pending.
+    Resource,
+    /// The pool's capacity: the wait queue counts it.
+    Capacity,
+}
+
+/// Where a get on its slow path stands, for what its drop counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// In phase 1 or 2: dropped here, it gave up.
+    Waiting,
+    /// In `allocate`: unwinding here, `allocate` panicked; dropped here, the
+    /// get gave up.
+    Allocating,
+    /// Counted: served, refused, or `allocate` returned.
+    Ended,
+}
+
+/// One get on its slow path, from its first phase to its end: it counts the
+/// get's waits (one wait, however many phases it waited in, with their
+/// summed time) and how the get ended, whether it returns, unwinds or is
+/// dropped.
+pub(crate) struct GetRecord<'a> {
+    tallies: &'a Tallies,
+    /// The time waited so far, once a wait left the get pending.
+    waited: Option<Duration>,
+    /// While a wait leaves the get pending: since when, and what for.
+    pending: Option<(Instant, WaitFor)>,
+    stage: Stage,
+}
+
+impl<'a> GetRecord<'a> {
+    pub(crate) fn new(tallies: &'a Tallies) -> Self {
+        GetRecord {
+            tallies,
+            waited: None,
+            pending: None,
+            stage: Stage::Waiting,
+        }
+    }
+
+    /// Runs `wait`, one of the get's waits for `what`, and times it: from the
+    /// first poll that leaves it pending to the poll that completes it (or
+    /// the drop of the get). A wait that completes on its first poll did not
+    /// leave the get pending: it is not timed and, alone, not counted.
+    ///
+    /// The caller pins `wait` in its own future, so that the get's future
+    /// holds one copy of it.
+    pub(crate) fn wait<'s, F: Future>(
+        &'s mut self,
+        what: WaitFor,
+        wait: Pin<&'s mut F>,
+    ) -> Timed<'s, 'a, F> {
+        Timed {
+            record: self,
+            what,
+            wait,
+        }
+    }
+
+    #[cold]
+    fn suspended(&mut self, what: WaitFor) {
+        self.pending = Some((Instant::now(), what));
+        self.waited.get_or_insert(Duration::ZERO);
+        if what == WaitFor::Resource {
+            let relaxed = plain::Ordering::Relaxed;
+            self.tallies.resource_waiters.fetch_add(1, relaxed);
+        }
+    }
+
+    /// The wait in progress, if any, ended.
+    fn resumed(&mut self) {
+        let Some((since, what)) = self.pending.take() else {
+            return;
+        };
+        if let Some(waited) = &mut self.waited {
+            *waited = waited.saturating_add(since.elapsed());
+        }
+        if what == WaitFor::Resource {
+            let relaxed = plain::Ordering::Relaxed;
+            self.tallies.resource_waiters.fetch_sub(1, relaxed);
+        }
+    }
+
+    /// Adds the get's waits to the totals, once.
+    fn count_waits(&mut self) {
+        self.resumed();
+        if let Some(waited) = self.waited.take() {
+            self.tallies.count_wait(waited);
+        }
+    }
+
+    /// The get has its charge and waits no more: it is about to `allocate`.
+    pub(crate) fn allocating(&mut self) {
+        self.count_waits();
+        self.stage = Stage::Allocating;
+    }
+
+    /// `allocate` returned: `Ok` if `allocated`, else `Err`.
+    pub(crate) fn allocated(&mut self, allocated: bool) {
+        self.tallies.count(if allocated {
+            Tally::Allocation
+        } else {
+            Tally::AllocationError
+        });
+        self.stage = Stage::Ended;
+    }
+
+    /// The get was served without allocating (an idle item, or one that came
+    /// with a handed-over hold).
+    pub(crate) fn served(&mut self) {
+        self.count_waits();
+        self.stage = Stage::Ended;
+    }
+
+    /// The get gave up: its cancel future completed, or it was a refused
+    /// `try_get`.
+    pub(crate) fn gave_up(&mut self) {
+        self.count_waits();
+        self.tallies.count(Tally::Cancelled);
+        self.stage = Stage::Ended;
+    }
+}
+
+/// One of a get's waits, timed by its record: see [`GetRecord::wait`].
+pub(crate) struct Timed<'s, 'a, F> {
+    record: &'s mut GetRecord<'a>,
+    what: WaitFor,
+    wait: Pin<&'s mut F>,
+}
+
+impl<F: Future> Future for Timed<'_, '_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let polled = this.wait.as_mut().poll(cx);
+        match polled {
+            Poll::Pending if this.record.pending.is_none() => this.record.suspended(this.what),
+            Poll::Pending => {}
+            Poll::Ready(_) => this.record.resumed(),
+        }
+        polled
+    }
+}
+
+impl Drop for GetRecord<'_> {
+    fn drop(&mut self) {
+        if self.stage == Stage::Ended {
+            return;
+        }
+        self.count_waits();
+        match (self.stage, std::thread::panicking()) {
+            (Stage::Allocating, true) => self.tallies.count(Tally::AllocationError),
+            // Dropped while it waited or allocated: it gave up.
+            (_, false) => self.tallies.count(Tally::Cancelled),
+            // Unwinding from a panic elsewhere (a `release` it ran to evict).
+            (_, true) => {}
         }
     }
 }

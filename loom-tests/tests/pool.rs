@@ -30,7 +30,7 @@ use std::time::Duration;
 use futures_lite::future::poll_once;
 use loom::future::block_on;
 use loom::thread;
-use resourcepool::{AllocateRelease, Error, Guard, Pool, Resource, Stats};
+use resourcepool::{AllocateRelease, Error, Guard, Pool, Resource, Stats, Totals};
 
 /// When a put hands its item over to the longest waiting get
 /// (`PoolBuilder::handoff_after`).
@@ -271,6 +271,14 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
         (allocated, 0, 0),
         "{allocated} resources allocated: {stats:?}"
     );
+    assert_eq!(stats.waiting, 0, "{stats:?}");
+    // Every item allocated was counted once, and left by exactly one counted
+    // path (an eviction, a hand-off, a release by the caller) or is still
+    // allocated.
+    let totals = stats.totals;
+    let allocations = tracker.released.lock().unwrap().len() as u64;
+    assert_eq!(totals.allocations, allocations, "{stats:?}");
+    assert_eq!(allocated_by(totals), allocated as u64, "{stats:?}");
     // Every charge is free or held by an idle item: as many resources as
     // the pool allows can be got at once, each from a free charge or by
     // evicting, without waiting.
@@ -281,6 +289,8 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
         .collect();
     drop(held);
     drop(resources);
+    let totals = pool.stats().totals;
+    assert_eq!(allocated_by(totals), 0, "the last handles: {totals:?}");
     drop(pool);
     assert_eq!(
         tracker.live(),
@@ -292,6 +302,12 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
         released.iter().all(|&done| done),
         "items never released: {released:?}"
     );
+}
+
+/// The items allocated now, by the totals: those `allocate` returned, less
+/// those evicted, handed over and released by the caller.
+fn allocated_by(totals: Totals) -> u64 {
+    totals.allocations - totals.evictions - totals.handoffs - totals.released
 }
 
 /// Checks that `stats` could describe its pool: no count above `max`, and at
