@@ -18,4 +18,8 @@ pub enum Error<E> {
     /// (phase 3). The charge was freed and the hold let go.
     #[error("allocate failed")]
     Allocate(#[source] E),
+    /// The pool was closed ([`Pool::close`](crate::Pool::close)) before the
+    /// get could be served, or while it waited.
+    #[error("pool closed")]
+    Closed,
 }

@@ -73,6 +73,7 @@ use std::sync::{Arc, PoisonError, Weak};
 use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
+use event_listener::Event;
 
 use crate::builder::PoolBuilder;
 use crate::idle::{IdleSet, QueueAhead, Retired, Victim};
@@ -80,7 +81,7 @@ use crate::manager::AllocateRelease;
 use crate::resource::Resource;
 use crate::stats::{Counters, GetRecord, Stats, Tallies, Tally, WaitFor};
 use crate::sync::{fence, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
-use crate::wait::Cancelled;
+use crate::wait::Stop;
 use crate::waiters::{Look, Offer, WaitQueue, Wake};
 
 /// A limit on allocated items, shared by many [`Resource`]s.
@@ -211,9 +212,105 @@ impl Pool {
     pub fn stats(&self) -> Stats {
         let inner = &*self.inner;
         let idle = inner.idle.count_idle();
-        let waiting = inner.waiting.load(Ordering::Relaxed) + inner.tallies.resource_waiters();
+        let waiting = inner.capacity_waiters() + inner.tallies.resource_waiters();
         let totals = inner.tallies.totals();
         inner.counters.stats(inner.max, idle, waiting, totals)
+    }
+}
+
+impl Pool {
+    /// Closes the pool: from now on every get (`get`, `try_get`,
+    /// `get_or_cancel`, `get_blocking`) fails with [`Error::Closed`](crate::Error::Closed), and so
+    /// does every get waiting now, for a resource's hold or for capacity.
+    /// Idle items are released now; an `allocate` in flight finishes and its
+    /// guard is returned; each guard still out is released at its put (all
+    /// counted in [`Totals::shed`](crate::Totals::shed)). It does not wait
+    /// for those: see [`drained`](Self::drained). Closing a closed pool does
+    /// nothing more.
+    ///
+    /// # Panics
+    ///
+    /// If the `release` of an idle item panics (the charge is freed first;
+    /// the other idle items stay idle until the next `close`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use resourcepool::{AllocateRelease, Error, Pool};
+    ///
+    /// struct Conn;
+    /// impl AllocateRelease for Conn {
+    ///     type Item = ();
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// }
+    ///
+    /// let pool = Pool::new(2);
+    /// let (a, b) = (pool.create(Conn), pool.create(Conn));
+    /// drop(a.get().await?); // a: idle
+    /// let held = b.get().await?;
+    /// pool.close();
+    /// assert!(pool.is_closed());
+    /// assert!(!a.is_allocated()); // released at the close
+    /// assert!(matches!(a.get().await, Err(Error::Closed)));
+    /// drop(held); // released at its put
+    /// pool.drained().await;
+    /// assert_eq!(pool.stats().totals.shed, 2);
+    /// # Ok::<(), Error<std::io::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = resourcepool::Pool::new(1);
+    /// assert!(!pool.is_closed());
+    /// pool.close();
+    /// assert!(pool.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Resolves once no item is live: none in use, idle, allocating or being
+    /// released. After [`close`](Self::close), that is once every guard was
+    /// put and every release returned. It holds the pool until it resolves.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it changes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # use resourcepool::{AllocateRelease, Pool};
+    /// # struct Conn;
+    /// # impl AllocateRelease for Conn {
+    /// #     type Item = ();
+    /// #     type Error = std::io::Error;
+    /// #     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// let pool = Pool::new(1);
+    /// let conn = pool.create(Conn);
+    /// let guard = conn.get().await?.into_owned();
+    /// pool.close();
+    /// let drained = pool.drained();
+    /// std::thread::spawn(move || drop(guard)); // the put releases the item
+    /// drained.await;
+    /// assert!(!conn.is_allocated());
+    /// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn drained(&self) -> impl Future<Output = ()> + Send + 'static {
+        let inner = Arc::clone(&self.inner);
+        async move { inner.drained().await }
     }
 }
 
@@ -258,10 +355,17 @@ pub(crate) struct PoolInner {
     /// Charges taken: allocating, in use, idle and releasing resources, and
     /// charges granted to waiters. Never above `max`.
     used: AtomicUsize,
-    /// Gets waiting for capacity (the length of `queue`). On its own cache
+    /// Gets waiting for capacity (the length of `queue`), and the `CLOSED`
+    /// bit: what a put must know, in one word that is zero while nothing
+    /// needs its care. Written only under the queue's lock. On its own cache
     /// line: every put reads it, and allocations and releases must not
     /// invalidate it.
     waiting: CachePadded<AtomicUsize>,
+    /// Notified, every listener, when the pool is closed (gets waiting for a
+    /// hold listen to it).
+    closing: Event,
+    /// Notified, every listener, when the last charge is freed.
+    emptied: Event,
     /// With `Handoff::After`: when the first waiter not yet granted is due a
     /// hand-off, on the hand-off clock (`u64::MAX`: no such waiter).
     handoff_at: AtomicU64,
@@ -282,6 +386,8 @@ impl PoolInner {
             epoch: Instant::now(),
             used: AtomicUsize::new(0),
             waiting: CachePadded::new(AtomicUsize::new(0)),
+            closing: Event::new(),
+            emptied: Event::new(),
             handoff_at: AtomicU64::new(u64::MAX),
             queue: Mutex::new(WaitQueue::default()),
             idle: IdleSet::new(),
@@ -290,10 +396,86 @@ impl PoolInner {
         }
     }
 
-    /// Whether gets are waiting for capacity: one relaxed load, for the put.
+    /// Whether a put must take its slow path (gets wait for capacity, or the
+    /// pool is closed): one relaxed load.
     #[inline]
+    pub(crate) fn needs_care(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether gets are waiting for capacity.
     pub(crate) fn has_waiters(&self) -> bool {
-        self.waiting.load(Ordering::Relaxed) > 0
+        self.capacity_waiters() > 0
+    }
+
+    fn capacity_waiters(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed) & !CLOSED
+    }
+
+    /// Whether the pool was closed.
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Closes the pool (see [`Pool::close`]).
+    pub(crate) fn close(&self) {
+        let mut queue = self.lock_queue();
+        let granted = queue.close();
+        self.queue_changed(&queue);
+        drop(queue);
+        self.closing.notify(usize::MAX);
+        for offer in granted {
+            if let Offer::Item(item) = offer {
+                // Counted as a hand-off at its put. If `release` panics, the
+                // charge is freed as it unwinds.
+                item.release_claimed();
+            }
+            self.return_charge();
+        }
+        self.shed_idle();
+    }
+
+    /// Releases every idle item, least recently used first, one at a time
+    /// (a panicking `release` leaves the others idle, and the pool whole).
+    fn shed_idle(&self) {
+        let others_wait = || true;
+        loop {
+            let (victim, retired) = self
+                .idle
+                .take_least_recently_used(&NoQueueAhead, &others_wait);
+            let Some(victim) = victim else { break };
+            self.tallies.count(Tally::Shed);
+            // If `release` panics, the charge is freed as it unwinds.
+            victim.release_claimed();
+            self.return_charge();
+            drop(retired);
+        }
+    }
+
+    /// Resolves once no item is live (see [`Pool::drained`]).
+    pub(crate) async fn drained(&self) {
+        loop {
+            let listener = self.emptied.listen();
+            if self.used.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Resolves once the pool is closed: a cancel future for gets.
+    pub(crate) async fn closed(&self) {
+        loop {
+            if self.is_closed() {
+                return;
+            }
+            let listener = self.closing.listen();
+            if self.is_closed() {
+                return;
+            }
+            listener.await;
+        }
     }
 
     /// Whether the longest waiting get not yet served is due a hand-off (a
@@ -319,8 +501,12 @@ impl PoolInner {
         own: &(dyn QueueAhead + Sync),
         mut cancel: Pin<&mut C>,
         record: &mut GetRecord<'_>,
-    ) -> Result<(), Cancelled> {
-        let others_wait = || self.waiting.load(Ordering::SeqCst) > 0;
+    ) -> Result<(), Stop> {
+        if self.is_closed() {
+            return Err(Stop::Closed);
+        }
+        // Zero unless others wait or the pool is closed.
+        let others_wait = || self.waiting.load(Ordering::SeqCst) != 0;
         let (found, retired) = self.take_free_charge_or_victim(own, &others_wait);
         if let Some(capacity) = found {
             self.finish(capacity, retired);
@@ -334,21 +520,21 @@ impl PoolInner {
             .await
             .is_some()
         {
-            return Err(Cancelled);
+            return Err(Stop::Cancelled);
         }
-        let mut wait = CapacityWait::join(self);
+        let mut wait = CapacityWait::join(self).ok_or(Stop::Closed)?;
         // The wait ends when capacity is found: releasing a victim is not
         // waiting.
         let waiting = pin!(async {
             loop {
-                let (found, retired) = wait.look(own);
+                let (found, retired) = wait.look(own)?;
                 if let Some(capacity) = found {
-                    return Ok((capacity, retired));
+                    return Ok::<_, Stop>((capacity, retired));
                 }
                 drop(retired);
                 let woken = futures_lite::future::or(async { Ok(wait.woken().await) }, async {
                     cancel.as_mut().await;
-                    Err(Cancelled)
+                    Err(Stop::Cancelled)
                 })
                 .await?;
                 if woken == Wake::Notified && !self.is_due(wait.since) {
@@ -419,7 +605,15 @@ impl PoolInner {
     /// Makes an idle resource evictable by others.
     pub(crate) fn push_idle(&self, put_time: u64, resource: Weak<dyn Victim>) {
         self.idle.insert(put_time, resource);
-        self.wake_a_waiter();
+        fence(Ordering::SeqCst);
+        let waiting = self.waiting.load(Ordering::SeqCst);
+        if waiting & CLOSED != 0 {
+            // A put that read the word before the close, and made its item
+            // idle after the close had shed the idle items.
+            self.shed_idle();
+        } else if waiting > 0 {
+            self.lock_queue().notify_one();
+        }
     }
 
     /// Gives back a charge whose item was released (or never allocated): to
@@ -436,7 +630,9 @@ impl PoolInner {
     }
 
     fn return_charge(&self) {
-        self.used.fetch_sub(1, Ordering::SeqCst);
+        if self.used.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.emptied.notify(usize::MAX);
+        }
         self.wake_a_waiter();
     }
 
@@ -475,7 +671,8 @@ impl PoolInner {
     /// After a change of the queue, under its lock: the count and the
     /// hand-off deadline follow it.
     fn queue_changed(&self, queue: &WaitQueue) {
-        self.waiting.store(queue.len(), Ordering::SeqCst);
+        let closed = if queue.is_closed() { CLOSED } else { 0 };
+        self.waiting.store(queue.len() | closed, Ordering::SeqCst);
         if let Handoff::After(delay) = self.handoff {
             let due = queue
                 .first_ungranted_since()
@@ -531,30 +728,37 @@ struct CapacityWait<'a> {
 
 impl<'a> CapacityWait<'a> {
     /// Joins the queue: a capacity maker that then reads `waiting` wakes it.
-    fn join(pool: &'a PoolInner) -> Self {
+    /// `None` if the pool was closed.
+    fn join(pool: &'a PoolInner) -> Option<Self> {
         let since = match pool.handoff {
             Handoff::After(_) => pool.clock(),
             Handoff::Always | Handoff::Never => 0,
         };
         let mut queue = pool.lock_queue();
-        let ticket = queue.join(since);
+        let ticket = queue.join(since)?;
         pool.queue_changed(&queue);
         drop(queue);
         fence(Ordering::SeqCst);
-        CapacityWait {
+        Some(CapacityWait {
             pool,
             ticket,
             since,
-        }
+        })
     }
 
     /// Takes what was granted to it, else looks for a free charge or an idle
     /// victim, all under the queue's lock so that it never has both. The
     /// handles an eviction retired come back, to drop after the lock.
-    fn look(&mut self, own: &(dyn QueueAhead + Sync)) -> (Option<Capacity>, Retired) {
+    /// `Err` if the pool was closed (it has then left the queue).
+    fn look(&mut self, own: &(dyn QueueAhead + Sync)) -> Result<(Option<Capacity>, Retired), Stop> {
         let pool = self.pool;
         let mut queue = pool.lock_queue();
         let (found, retired) = match queue.look(self.ticket) {
+            Look::Closed => {
+                pool.queue_changed(&queue);
+                self.ticket = LEFT;
+                return Err(Stop::Closed);
+            }
             Look::Granted(offer) => (Some(Capacity::from(offer)), Retired::new()),
             Look::Nothing => {
                 // The queue's lock is held: nobody joins meanwhile.
@@ -571,7 +775,7 @@ impl<'a> CapacityWait<'a> {
             pool.queue_changed(&queue);
             self.ticket = LEFT;
         }
-        (found, retired)
+        Ok((found, retired))
     }
 
     /// Resolves once something was granted to it or it was notified.
@@ -583,6 +787,19 @@ impl<'a> CapacityWait<'a> {
             }
         })
         .await
+    }
+}
+
+/// The bit of `PoolInner::waiting` that says the pool is closed.
+const CLOSED: usize = 1 << (usize::BITS - 1);
+
+/// The own resource of a get that is no get: `shed_idle` evicts, but
+/// allocates nothing after.
+struct NoQueueAhead;
+
+impl QueueAhead for NoQueueAhead {
+    fn queue_ahead(&self, _put_time: u64) -> Option<Weak<dyn Victim>> {
+        None
     }
 }
 

@@ -17,7 +17,7 @@ use crate::slot::Slot;
 use crate::state::{self, transition, Evict, Hold, Leave, Put, Schedule, Snapshot, Waiter};
 use crate::stats::{Count, GetRecord, Tally, WaitFor};
 use crate::sync::{AtomicU64, Ordering};
-use crate::wait::{listen_or_cancel, Cancelled};
+use crate::wait::{listen_or_cancel, Cancelled, Stop};
 
 /// One underlying resource (say, the connection to one host), allocated on
 /// demand and shared by the tasks that use it, one at a time.
@@ -369,7 +369,17 @@ impl<M: AllocateRelease> Resource<M> {
     #[inline]
     fn take_idle(&self) -> Option<Guard<'_, M>> {
         let (taken, _) = transition(&self.inner.state, state::take_idle);
-        taken.then(|| Guard::new(self))
+        if !taken {
+            return None;
+        }
+        let guard = Guard::new(self);
+        if self.pool_inner().is_closed() {
+            // An item a put left idle as the pool closed: its put now sheds
+            // it, and the slow path fails the get.
+            drop(guard);
+            return None;
+        }
+        Some(guard)
     }
 
     /// The three phases of a get; `cancel` ends the waits (see `get_or_cancel`).
@@ -379,18 +389,21 @@ impl<M: AllocateRelease> Resource<M> {
         &self,
         cancel: C,
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
-        let mut cancel = pin!(cancel);
-        let mut record = GetRecord::new(&self.pool_inner().tallies);
+        let pool = self.pool_inner();
+        let mut record = GetRecord::new(&pool.tallies);
+        if pool.is_closed() {
+            record.closed();
+            return Err(Error::Closed);
+        }
+        // Closing the pool ends every wait, as a completed cancel would.
+        let mut cancel = pin!(futures_lite::future::or(cancel, pool.closed()));
         // Phase 1: the hold. An idle item comes with it, in the same swap.
         let hold = match transition(&self.inner.state, |s| state::hold(s, Waiter::No)).0 {
             Hold::Busy => {
                 let waited = pin!(self.wait_for_hold(cancel.as_mut()));
                 match record.wait(WaitFor::Resource, waited).await {
                     Ok(hold) => hold,
-                    Err(Cancelled) => {
-                        record.gave_up();
-                        return Err(Error::PutTimeout);
-                    }
+                    Err(Cancelled) => return Err(self.stopped(&mut record, Error::PutTimeout)),
                 }
             }
             taken => taken,
@@ -403,6 +416,18 @@ impl<M: AllocateRelease> Resource<M> {
                 Ok(Guard::new(self))
             }
             _ => self.acquire_cold(cancel, &mut record).await,
+        }
+    }
+
+    /// A wait ended without what it waited for: `Error::Closed` if the pool
+    /// was closed, else `cancelled`, the error of the phase it was in.
+    fn stopped(&self, record: &mut GetRecord<'_>, cancelled: Error<M::Error>) -> Error<M::Error> {
+        if self.pool_inner().is_closed() {
+            record.closed();
+            Error::Closed
+        } else {
+            record.gave_up();
+            cancelled
         }
     }
 
@@ -427,11 +452,17 @@ impl<M: AllocateRelease> Resource<M> {
                 let pool = self.pool_inner();
                 pool.acquire_capacity(self, cancel, record).await
             }
-            Err(cancelled) => Err(cancelled),
+            Err(Cancelled) => Err(Stop::Cancelled),
         };
-        if let Err(Cancelled) = charged {
-            record.gave_up();
-            return Err(Error::ResourceLimitExceeded);
+        match charged {
+            Ok(()) => {}
+            Err(Stop::Cancelled) => {
+                return Err(self.stopped(record, Error::ResourceLimitExceeded));
+            }
+            Err(Stop::Closed) => {
+                record.closed();
+                return Err(Error::Closed);
+            }
         }
         let ((), _) = transition(&self.inner.state, state::charge);
         holding.charged = true;
@@ -493,7 +524,7 @@ impl<M: AllocateRelease> Resource<M> {
     /// The put: what dropping a `Guard` does.
     pub(crate) fn put(&self) {
         let pool = self.pool_inner();
-        if pool.has_waiters() && pool.handoff_due() && self.put_handing_over() {
+        if pool.needs_care() && self.put_with_care() {
             return;
         }
         // Stored before the swap that makes the item idle, so that an evictor
@@ -514,8 +545,23 @@ impl<M: AllocateRelease> Resource<M> {
             }
             Put::HandedOff => self.inner.wake_hold_waiter(old),
             // Nowhere to report an error; the charge is freed all the same.
-            Put::Release => drop(self.inner.release_from_holder(old)),
+            Put::Release => drop(self.inner.release_from_holder(old, Tally::Released)),
         }
+    }
+
+    /// The slow path of a put, taken while gets wait for capacity or once the
+    /// pool is closed: sheds the item (closed), or hands it over (a get is
+    /// due a hand-off). Returns whether it did either.
+    #[cold]
+    fn put_with_care(&self) -> bool {
+        let pool = self.pool_inner();
+        if pool.is_closed() {
+            let (_, old) = transition(&self.inner.state, state::release_held);
+            // Nowhere to report an error; the charge is freed all the same.
+            drop(self.inner.release_from_holder(old, Tally::Shed));
+            return true;
+        }
+        pool.has_waiters() && pool.handoff_due() && self.put_handing_over()
     }
 
     /// A put while a get has waited for capacity past the pool's
@@ -544,7 +590,7 @@ impl<M: AllocateRelease> Resource<M> {
     /// `Guard::release`.
     pub(crate) fn release_held(&self) -> Result<(), M::Error> {
         let (_, old) = transition(&self.inner.state, state::release_held);
-        self.inner.release_from_holder(old)
+        self.inner.release_from_holder(old, Tally::Released)
     }
 
     /// The item, for `Guard`.
@@ -569,9 +615,9 @@ impl<M: AllocateRelease> Shared<M> {
 
     /// After `state::release_held`: the hold is let go, the item is ours to
     /// release (`Guard::release`, or a put with a release scheduled).
-    fn release_from_holder(&self, old: Snapshot) -> Result<(), M::Error> {
+    fn release_from_holder(&self, old: Snapshot, why: Tally) -> Result<(), M::Error> {
         let pool = &self.pool.inner;
-        pool.tallies.count(Tally::Released);
+        pool.tallies.count(why);
         pool.counters.shift(Count::Allocated, Count::Releasing);
         self.wake_hold_waiter(old);
         self.release_taken(FreedCharge::ToPool)

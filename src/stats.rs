@@ -257,6 +257,11 @@ pub struct Totals {
     /// last handle of a resource whose item was idle. Counted when the
     /// release starts.
     pub released: u64,
+    /// Items released because the pool was closed ([`Pool::close`](crate::Pool::close)):
+    /// idle ones at the close, the others at their put. (An item a put had
+    /// handed to a waiting get that the close failed counts in `handoffs`.)
+    /// Counted when the release starts.
+    pub shed: u64,
 }
 
 /// The most any count can hold, and so the largest `max` a pool accepts:
@@ -380,10 +385,12 @@ pub(crate) enum Tally {
     Handoff,
     /// A caller's release started.
     Released,
+    /// A release because the pool was closed started.
+    Shed,
 }
 
 /// How many kinds of [`Tally`] there are.
-const EVENTS: usize = 6;
+const EVENTS: usize = 7;
 
 /// One thread's share of the totals (a stripe may be shared by threads).
 #[derive(Default)]
@@ -464,6 +471,7 @@ impl Tallies {
             evictions: event(Tally::Eviction),
             handoffs: event(Tally::Handoff),
             released: event(Tally::Released),
+            shed: event(Tally::Shed),
         }
     }
 }
@@ -600,6 +608,12 @@ impl<'a> GetRecord<'a> {
     /// The get was served without allocating (an idle item, or one that came
     /// with a handed-over hold).
     pub(crate) fn served(&mut self) {
+        self.count_waits();
+        self.stage = Stage::Ended;
+    }
+
+    /// The get failed because the pool was closed (not counted as given up).
+    pub(crate) fn closed(&mut self) {
         self.count_waits();
         self.stage = Stage::Ended;
     }

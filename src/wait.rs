@@ -9,6 +9,21 @@ use event_listener::EventListener;
 #[derive(Debug)]
 pub(crate) struct Cancelled;
 
+/// Why a get stopped waiting for capacity without it.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// Its cancel future completed.
+    Cancelled,
+    /// The pool was closed.
+    Closed,
+}
+
+impl From<Cancelled> for Stop {
+    fn from(Cancelled: Cancelled) -> Self {
+        Stop::Cancelled
+    }
+}
+
 /// Waits for `listener`'s notification or for `cancel`, whichever comes first.
 /// The listener is polled first: a notification that is already there wins,
 /// and the caller re-checks its condition before it may give up.

@@ -9,6 +9,7 @@
 //! Notified  an idle entry or a free charge appeared: it looks once more
 //! Granted   capacity was handed to it alone (a freed charge, or a put's item
 //!           with its charge); no other get may take it
+//! Closed    the pool was closed: it fails with `Error::Closed`
 //! ```
 //!
 //! A notification goes to the first waiter still `Waiting`; a grant to the
@@ -35,6 +36,7 @@ enum Phase {
     Waiting,
     Notified,
     Granted(Offer),
+    Closed,
 }
 
 /// One waiting get.
@@ -52,6 +54,8 @@ struct Waiter {
 pub(crate) struct WaitQueue {
     waiters: BTreeMap<u64, Waiter>,
     next_ticket: u64,
+    /// The pool was closed: nobody joins, nothing is granted.
+    closed: bool,
 }
 
 /// Why a sleeping waiter's future may go on.
@@ -63,24 +67,37 @@ pub(crate) enum Wake {
     Notified,
     /// Capacity was granted to it.
     Granted,
+    /// The pool was closed.
+    Closed,
 }
 
 /// What a waiter found when it looked at its own place.
 pub(crate) enum Look {
     /// Capacity was granted to it; it has left the queue.
     Granted(Offer),
+    /// The pool was closed; it has left the queue.
+    Closed,
     /// Nothing granted: it may look for capacity itself.
     Nothing,
 }
 
 impl WaitQueue {
+    /// Whether the pool was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// Waiters in the queue.
     pub(crate) fn len(&self) -> usize {
         self.waiters.len()
     }
 
-    /// A get starts waiting; returns its ticket.
-    pub(crate) fn join(&mut self, since: u64) -> u64 {
+    /// A get starts waiting; returns its ticket, or `None` if the pool was
+    /// closed.
+    pub(crate) fn join(&mut self, since: u64) -> Option<u64> {
+        if self.closed {
+            return None;
+        }
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         self.waiters.insert(
@@ -91,20 +108,20 @@ impl WaitQueue {
                 waker: None,
             },
         );
-        ticket
+        Some(ticket)
     }
 
     /// The waiter `ticket` looks at its place: takes what was granted to it.
     pub(crate) fn look(&mut self, ticket: u64) -> Look {
         let waiter = self.waiters.get_mut(&ticket).expect("a waiter is queued");
-        if let Phase::Granted(_) = waiter.phase {
-            let waiter = self.waiters.remove(&ticket).expect("just found");
-            let Phase::Granted(offer) = waiter.phase else {
-                unreachable!()
-            };
-            return Look::Granted(offer);
+        if let Phase::Waiting | Phase::Notified = waiter.phase {
+            return Look::Nothing;
         }
-        Look::Nothing
+        match self.waiters.remove(&ticket).expect("just found").phase {
+            Phase::Granted(offer) => Look::Granted(offer),
+            Phase::Closed => Look::Closed,
+            Phase::Waiting | Phase::Notified => unreachable!(),
+        }
     }
 
     /// The waiter `ticket` found capacity itself: it leaves the queue.
@@ -128,6 +145,7 @@ impl WaitQueue {
         let waiter = self.waiters.get_mut(&ticket).expect("a waiter is queued");
         match waiter.phase {
             Phase::Granted(_) => Wake::Granted,
+            Phase::Closed => Wake::Closed,
             Phase::Notified => Wake::Notified,
             Phase::Waiting => {
                 match &waiter.waker {
@@ -150,7 +168,7 @@ impl WaitQueue {
                 self.notify_one();
                 None
             }
-            Phase::Waiting => None,
+            Phase::Waiting | Phase::Closed => None,
         }
     }
 
@@ -176,17 +194,20 @@ impl WaitQueue {
     pub(crate) fn first_ungranted_since(&self) -> Option<u64> {
         self.waiters
             .values()
-            .find(|waiter| !matches!(waiter.phase, Phase::Granted(_)))
+            .find(|waiter| matches!(waiter.phase, Phase::Waiting | Phase::Notified))
             .map(|waiter| waiter.since)
     }
 
     /// Hands `offer` to the first waiter not yet granted. Gives it back if
-    /// there is none.
+    /// there is none (or the pool was closed).
     pub(crate) fn grant(&mut self, offer: Offer) -> Result<(), Offer> {
+        if self.closed {
+            return Err(offer);
+        }
         let Some(waiter) = self
             .waiters
             .values_mut()
-            .find(|waiter| !matches!(waiter.phase, Phase::Granted(_)))
+            .find(|waiter| matches!(waiter.phase, Phase::Waiting | Phase::Notified))
         else {
             return Err(offer);
         };
@@ -200,5 +221,24 @@ impl WaitQueue {
             self.notify_one();
         }
         Ok(())
+    }
+}
+
+impl WaitQueue {
+    /// The pool is closed: every waiter is told so and woken, and nobody
+    /// joins from now on. Returns what had been granted to them, for the
+    /// caller to give back.
+    pub(crate) fn close(&mut self) -> Vec<Offer> {
+        self.closed = true;
+        let mut offers = Vec::new();
+        for waiter in self.waiters.values_mut() {
+            if let Phase::Granted(offer) = core::mem::replace(&mut waiter.phase, Phase::Closed) {
+                offers.push(offer);
+            }
+            if let Some(waker) = waiter.waker.take() {
+                waker.wake();
+            }
+        }
+        offers
     }
 }
