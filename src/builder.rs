@@ -3,7 +3,6 @@
 use core::time::Duration;
 
 use crate::pool::Pool;
-use crate::stats::MAX_COUNT;
 
 /// How long the longest waiting get may wait for capacity before a put hands
 /// its charge to it, unless set otherwise.
@@ -86,11 +85,6 @@ impl PoolBuilder {
     /// assert_eq!(pool.max(), 900);
     /// ```
     pub fn build(self) -> Pool {
-        assert!(
-            self.max <= MAX_COUNT,
-            "resourcepool::Pool: max must be at most {MAX_COUNT}, got {}",
-            self.max
-        );
         Pool::from_builder(self)
     }
 }

@@ -79,7 +79,7 @@ use crate::builder::PoolBuilder;
 use crate::idle::{IdleSet, QueueAhead, Retired, Victim};
 use crate::manager::AllocateRelease;
 use crate::resource::Resource;
-use crate::stats::{Counters, GetRecord, Stats, Tallies, Tally, WaitFor};
+use crate::stats::{Counters, GetRecord, Stats, Tallies, Tally, WaitFor, MAX_COUNT};
 use crate::sync::{fence, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::wait::Stop;
 use crate::waiters::{Look, Offer, WaitQueue, Wake};
@@ -161,7 +161,7 @@ impl Pool {
 
     pub(crate) fn from_builder(settings: PoolBuilder) -> Pool {
         let PoolBuilder { max, handoff_after } = settings;
-        assert!(max > 0, "resourcepool::Pool: max must be at least 1, got 0");
+        check_max(max);
         Pool {
             inner: Arc::new(PoolInner::new(max, handoff_after)),
         }
@@ -202,7 +202,7 @@ impl Pool {
     /// assert_eq!(resourcepool::Pool::new(3).max(), 3);
     /// ```
     pub fn max(&self) -> usize {
-        self.inner.max
+        self.inner.max.load(Ordering::SeqCst)
     }
 
     /// How many items are in use, idle, allocating and releasing, how many
@@ -214,7 +214,9 @@ impl Pool {
         let idle = inner.idle.count_idle();
         let waiting = inner.capacity_waiters() + inner.tallies.resource_waiters();
         let totals = inner.tallies.totals();
-        inner.counters.stats(inner.max, idle, waiting, totals)
+        inner
+            .counters
+            .stats(inner.max.load(Ordering::SeqCst), idle, waiting, totals)
     }
 }
 
@@ -262,6 +264,48 @@ impl Pool {
     /// ```
     pub fn close(&self) {
         self.inner.close();
+    }
+
+    /// Changes the limit to `max`. Growing frees charges at once (gets
+    /// waiting for capacity get them first, in the order they started
+    /// waiting). Shrinking releases idle items, least recently used first,
+    /// until the live items fit `max`; while they still exceed it, each item
+    /// in use is released at its put, and no allocation starts (all counted
+    /// in [`Totals::shed`](crate::Totals::shed)). [`max`](Self::max) and
+    /// `stats().max` report `max` from the moment this returns. After
+    /// [`close`](Self::close) it changes nothing.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is zero, or above 2,097,151 (see [`PoolBuilder::build`]); or
+    /// if the `release` of an idle item it sheds panics (the charge is freed
+    /// first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// # use resourcepool::{AllocateRelease, Pool};
+    /// # struct Conn;
+    /// # impl AllocateRelease for Conn {
+    /// #     type Item = ();
+    /// #     type Error = std::io::Error;
+    /// #     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// let pool = Pool::new(3);
+    /// let conns: Vec<_> = (0..3).map(|_| pool.create(Conn)).collect();
+    /// for conn in &conns {
+    ///     drop(conn.get().await?); // three idle items
+    /// }
+    /// pool.set_max(1); // the two least recently used are released
+    /// assert_eq!((pool.max(), pool.stats().idle), (1, 1));
+    /// assert!(conns[2].is_allocated());
+    /// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn set_max(&self, max: usize) {
+        check_max(max);
+        self.inner.set_max(max);
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -348,7 +392,8 @@ impl Handoff {
 
 /// The state shared by all handles of a pool.
 pub(crate) struct PoolInner {
-    max: usize,
+    /// The limit on charges; see [`Pool::set_max`].
+    max: AtomicUsize,
     handoff: Handoff,
     /// The zero of the hand-off clock.
     epoch: Instant,
@@ -381,7 +426,7 @@ pub(crate) struct PoolInner {
 impl PoolInner {
     fn new(max: usize, handoff_after: Duration) -> Self {
         PoolInner {
-            max,
+            max: AtomicUsize::new(max),
             handoff: Handoff::new(handoff_after),
             epoch: Instant::now(),
             used: AtomicUsize::new(0),
@@ -409,7 +454,7 @@ impl PoolInner {
     }
 
     fn capacity_waiters(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed) & !CLOSED
+        self.waiting.load(Ordering::Relaxed) & !(CLOSED | OVER_MAX)
     }
 
     /// Whether the pool was closed.
@@ -505,7 +550,10 @@ impl PoolInner {
         if self.is_closed() {
             return Err(Stop::Closed);
         }
-        // Zero unless others wait or the pool is closed.
+        if self.must_shed() {
+            self.shed_excess();
+        }
+        // Zero unless others wait, or the pool is closed or shrinking.
         let others_wait = || self.waiting.load(Ordering::SeqCst) != 0;
         let (found, retired) = self.take_free_charge_or_victim(own, &others_wait);
         if let Some(capacity) = found {
@@ -572,6 +620,10 @@ impl PoolInner {
         if self.take_free_charge() {
             return (Some(Capacity::Charge), Retired::new());
         }
+        if self.over_max() {
+            // No allocation starts until the charges fit a shrunk `max`.
+            return (None, Retired::new());
+        }
         let (victim, retired) = self.idle.take_least_recently_used(own, others_wait);
         if victim.is_some() {
             self.tallies.count(Tally::Eviction);
@@ -597,7 +649,7 @@ impl PoolInner {
     fn take_free_charge(&self) -> bool {
         self.used
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
-                (used < self.max).then_some(used + 1)
+                (used < self.max.load(Ordering::SeqCst)).then_some(used + 1)
             })
             .is_ok()
     }
@@ -611,6 +663,9 @@ impl PoolInner {
             // A put that read the word before the close, and made its item
             // idle after the close had shed the idle items.
             self.shed_idle();
+        } else if waiting & OVER_MAX != 0 {
+            // Likewise after a shrink; a charge freed here wakes a waiter.
+            self.shed_excess();
         } else if waiting > 0 {
             self.lock_queue().notify_one();
         }
@@ -619,9 +674,10 @@ impl PoolInner {
     /// Gives back a charge whose item was released (or never allocated): to
     /// the longest waiting get if there is one, else to the pool.
     pub(crate) fn free_charge(&self) {
-        if self.waiting.load(Ordering::SeqCst) > 0 {
+        let word = self.waiting.load(Ordering::SeqCst);
+        if word & !(CLOSED | OVER_MAX) > 0 && !(word & OVER_MAX != 0 && self.over_max()) {
             let mut queue = self.lock_queue();
-            if queue.grant(Offer::Charge).is_ok() {
+            if !queue.over_max && queue.grant(Offer::Charge).is_ok() {
                 self.queue_changed(&queue);
                 return;
             }
@@ -629,9 +685,61 @@ impl PoolInner {
         self.return_charge();
     }
 
+    /// Whether more charges are taken than `max` allows (after a shrink).
+    fn over_max(&self) -> bool {
+        self.used.load(Ordering::SeqCst) > self.max.load(Ordering::SeqCst)
+    }
+
+    /// Changes the limit (see [`Pool::set_max`]).
+    pub(crate) fn set_max(&self, max: usize) {
+        let mut queue = self.lock_queue();
+        if queue.is_closed() {
+            return;
+        }
+        self.max.store(max, Ordering::SeqCst);
+        // Grown: the charges it frees go to the waiters first, in order.
+        while queue.has_ungranted() && self.take_free_charge() {
+            if queue.grant(Offer::Charge).is_err() {
+                unreachable!("a waiter not yet granted is queued");
+            }
+        }
+        queue.over_max = self.over_max();
+        self.queue_changed(&queue);
+        drop(queue);
+        self.shed_excess();
+    }
+
+    /// While more charges are taken than `max` allows, releases idle items,
+    /// least recently used first (one at a time, as `shed_idle`).
+    fn shed_excess(&self) {
+        let others_wait = || true;
+        while self.over_max() {
+            let (victim, retired) = self
+                .idle
+                .take_least_recently_used(&NoQueueAhead, &others_wait);
+            let Some(victim) = victim else { break };
+            self.tallies.count(Tally::Shed);
+            // If `release` panics, the charge is freed as it unwinds.
+            victim.release_claimed();
+            self.return_charge();
+            drop(retired);
+        }
+    }
+
+    /// Whether a put must shed its item: the charges do not fit a shrunk
+    /// `max`.
+    pub(crate) fn must_shed(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) & OVER_MAX != 0 && self.over_max()
+    }
+
     fn return_charge(&self) {
         if self.used.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.emptied.notify(usize::MAX);
+        }
+        if self.waiting.load(Ordering::SeqCst) & OVER_MAX != 0 {
+            let mut queue = self.lock_queue();
+            queue.over_max = self.over_max();
+            self.queue_changed(&queue);
         }
         self.wake_a_waiter();
     }
@@ -672,7 +780,9 @@ impl PoolInner {
     /// hand-off deadline follow it.
     fn queue_changed(&self, queue: &WaitQueue) {
         let closed = if queue.is_closed() { CLOSED } else { 0 };
-        self.waiting.store(queue.len() | closed, Ordering::SeqCst);
+        let over_max = if queue.over_max { OVER_MAX } else { 0 };
+        self.waiting
+            .store(queue.len() | closed | over_max, Ordering::SeqCst);
         if let Handoff::After(delay) = self.handoff {
             let due = queue
                 .first_ungranted_since()
@@ -790,8 +900,21 @@ impl<'a> CapacityWait<'a> {
     }
 }
 
+/// Panics, with a clear message, if `max` is not a limit a pool can have.
+pub(crate) fn check_max(max: usize) {
+    assert!(max > 0, "resourcepool::Pool: max must be at least 1, got 0");
+    assert!(
+        max <= MAX_COUNT,
+        "resourcepool::Pool: max must be at most {MAX_COUNT}, got {max}"
+    );
+}
+
 /// The bit of `PoolInner::waiting` that says the pool is closed.
 const CLOSED: usize = 1 << (usize::BITS - 1);
+
+/// The bit of `PoolInner::waiting` that says `set_max` shrank the pool below
+/// the charges taken, and they do not fit yet.
+const OVER_MAX: usize = 1 << (usize::BITS - 2);
 
 /// The own resource of a get that is no get: `shed_idle` evicts, but
 /// allocates nothing after.

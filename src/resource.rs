@@ -549,13 +549,14 @@ impl<M: AllocateRelease> Resource<M> {
         }
     }
 
-    /// The slow path of a put, taken while gets wait for capacity or once the
-    /// pool is closed: sheds the item (closed), or hands it over (a get is
-    /// due a hand-off). Returns whether it did either.
+    /// The slow path of a put, taken while gets wait for capacity, once the
+    /// pool is closed, or while it holds more items than a shrunk `max`:
+    /// sheds the item (closed, or too many), or hands it over (a get is due
+    /// a hand-off). Returns whether it did either.
     #[cold]
     fn put_with_care(&self) -> bool {
         let pool = self.pool_inner();
-        if pool.is_closed() {
+        if pool.is_closed() || pool.must_shed() {
             let (_, old) = transition(&self.inner.state, state::release_held);
             // Nowhere to report an error; the charge is freed all the same.
             drop(self.inner.release_from_holder(old, Tally::Shed));

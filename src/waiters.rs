@@ -56,6 +56,9 @@ pub(crate) struct WaitQueue {
     next_ticket: u64,
     /// The pool was closed: nobody joins, nothing is granted.
     closed: bool,
+    /// `set_max` shrank the pool below the charges taken: puts shed their
+    /// items, and nothing is granted, until the charges fit again.
+    pub(crate) over_max: bool,
 }
 
 /// Why a sleeping waiter's future may go on.
@@ -196,6 +199,11 @@ impl WaitQueue {
             .values()
             .find(|waiter| matches!(waiter.phase, Phase::Waiting | Phase::Notified))
             .map(|waiter| waiter.since)
+    }
+
+    /// Whether a waiter is not yet granted (nor closed).
+    pub(crate) fn has_ungranted(&self) -> bool {
+        self.first_ungranted_since().is_some()
     }
 
     /// Hands `offer` to the first waiter not yet granted. Gives it back if
