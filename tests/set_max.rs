@@ -13,17 +13,17 @@ use common::{assert_quiescent, bounded, Counting, Poller, Runner, Tracker, LIMIT
 use futures_lite::future::block_on;
 use resourcepool::{Error, Pool, Resource};
 
-/// A pool of `max`, `count` resources whose managers log the keys they
-/// release, and the log.
-fn logged(
-    max: usize,
-    count: usize,
-) -> (
+/// A pool, its tracker, its resources, and the log of the keys released.
+type Logged = (
     Pool,
     Arc<Tracker>,
     Vec<Resource<Counting>>,
     Arc<Mutex<Vec<usize>>>,
-) {
+);
+
+/// A pool of `max`, and `count` resources whose managers log the keys they
+/// release.
+fn logged(max: usize, count: usize) -> Logged {
     let pool = Pool::new(max);
     // The tracker checks live items against the largest limit used here.
     let tracker = Tracker::new(max.max(4));
