@@ -753,6 +753,10 @@ impl PoolInner {
         take_item: impl FnOnce() -> (T, Arc<dyn Victim>),
     ) -> Option<T> {
         let mut queue = self.lock_queue();
+        if queue.over_max {
+            // No allocation starts until the charges fit a shrunk `max`.
+            return None;
+        }
         let since = queue.first_ungranted_since()?;
         if !self.is_due(since) {
             return None;
