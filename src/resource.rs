@@ -311,9 +311,36 @@ impl<M: AllocateRelease> Resource<M> {
     /// future: for code outside async. Do not call it on an async runtime's
     /// worker thread.
     ///
+    /// # Runtimes
+    ///
+    /// `get_blocking` polls the get, and so `allocate`, on the calling thread,
+    /// outside any runtime. A manager whose `allocate` needs a runtime's
+    /// reactor or timer, such as one that calls tokio's `TcpStream::connect`,
+    /// then panics with "there is no reactor running, must be called from the
+    /// context of a Tokio 1.x runtime". Instead:
+    ///
+    /// - enter a multi-threaded tokio runtime first: hold the guard of
+    ///   `runtime.enter()` (or `handle.enter()`, with a
+    ///   `tokio::runtime::Handle`) while calling `get_blocking`; the runtime's
+    ///   worker threads drive its reactor (see the example below). Entering a
+    ///   current-thread runtime is not enough: nothing drives its reactor
+    ///   while this thread blocks, and the get never finishes. With one, call
+    ///   `runtime.block_on(resource.get())` instead;
+    /// - or use a manager that does blocking I/O (`std::net::TcpStream`), as
+    ///   code outside async would;
+    /// - or, from async code, use [`get`](Self::get).
+    ///
     /// # Errors
     ///
-    /// [`Error::Allocate`] if `allocate` fails.
+    /// - [`Error::Allocate`]: `allocate` failed.
+    /// - [`Error::Closed`]: the pool was closed, before this get or while it
+    ///   waited.
+    ///
+    /// # Panics
+    ///
+    /// If `allocate`, or the `release` of an evicted item, panics (as for
+    /// [`get`](Self::get)); see "Runtimes" above for a panic that comes from
+    /// calling it outside the runtime that `allocate` needs.
     ///
     /// # Examples
     ///
@@ -331,6 +358,36 @@ impl<M: AllocateRelease> Resource<M> {
     /// let conn = pool.create(Conn);
     /// assert_eq!(*conn.get_blocking()?, 7);
     /// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+    /// ```
+    ///
+    /// A manager that dials with tokio, called from a plain thread inside a
+    /// multi-threaded runtime's context:
+    ///
+    /// ```
+    /// use resourcepool::{AllocateRelease, Pool};
+    /// use std::net::SocketAddr;
+    /// use tokio::net::TcpStream;
+    ///
+    /// struct Host(SocketAddr);
+    /// impl AllocateRelease for Host {
+    ///     type Item = TcpStream;
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> std::io::Result<TcpStream> {
+    ///         TcpStream::connect(self.0).await // needs tokio's reactor
+    ///     }
+    /// }
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let host = Pool::new(1).create(Host(listener.local_addr()?));
+    ///
+    /// let runtime = tokio::runtime::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .enable_io()
+    ///     .build()?;
+    /// let _context = runtime.enter(); // without it, `connect` panics: no reactor
+    /// let connection = host.get_blocking()?;
+    /// assert_eq!(connection.peer_addr()?, listener.local_addr()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_blocking(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         futures_lite::future::block_on(self.get())
