@@ -20,6 +20,7 @@
 //! ```text
 //! cargo run --example connpool
 //! cargo run --example connpool -- --servers 3 --max 1 --tasks 20 --duration 2
+//! cargo run --example connpool -- --servers=3 --duration=0.5
 //! cargo run --example connpool -- --help
 //! ```
 
@@ -30,6 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::Parser;
 use resourcepool::{AllocateRelease, Error, Pool, Resource};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,56 +46,45 @@ const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(1);
 /// servers do (restarts, idle timeouts), so that tasks meet I/O errors.
 const HANG_UP_ONE_IN: u32 = 1000;
 
-const USAGE: &str = "\
-usage: cargo run --example connpool -- [OPTIONS]
-
-  --servers N       echo servers to start on 127.0.0.1 (default 50)
-  --max N           connections that may be open at once (default 8)
-  --tasks N         tasks doing get / echo / put in a loop (default 200)
-  --duration SECS   how long the tasks run, e.g. 5 or 0.5 (default 5)
-  --help            print this and exit";
-
-/// The command line.
+/// The command line: `--flag value` or `--flag=value`; `--help` lists them.
+#[derive(Parser, Debug)]
+#[command(
+    name = "connpool",
+    override_usage = "cargo run --example connpool -- [OPTIONS]",
+    about = "Many TCP echo servers on loopback, a pool of few connections, many tasks."
+)]
 struct Options {
+    /// Echo servers to start on 127.0.0.1, one resource each
+    #[arg(long, value_name = "N", default_value = "50", value_parser = whole_number)]
     servers: usize,
+    /// Connections that may be open at once (the pool's max)
+    #[arg(long, value_name = "N", default_value = "8", value_parser = whole_number)]
     max: usize,
+    /// Tasks doing get / echo / put in a loop
+    #[arg(long, value_name = "N", default_value = "200", value_parser = whole_number)]
     tasks: usize,
+    /// How long the tasks run, in seconds, e.g. 5 or 0.5
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
     duration: Duration,
 }
 
-/// Parses `--flag value` pairs; `Ok(None)` means `--help`.
-fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        servers: 50,
-        max: 8,
-        tasks: 200,
-        duration: Duration::from_secs(5),
-    };
-    while let Some(flag) = args.next() {
-        let field = match flag.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "--servers" => &mut options.servers,
-            "--max" => &mut options.max,
-            "--tasks" => &mut options.tasks,
-            "--duration" => {
-                let value = args.next().ok_or("--duration needs a value")?;
-                let seconds = value
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|s| *s > 0.0 && *s <= 86400.0);
-                options.duration = seconds.map(Duration::from_secs_f64).ok_or(format!(
-                    "--duration wants seconds above 0, up to a day, not {value:?}"
-                ))?;
-                continue;
-            }
-            _ => return Err(format!("unknown flag {flag:?}")),
-        };
-        let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        *field = value.parse().ok().filter(|n| *n > 0).ok_or(format!(
-            "{flag} wants a whole number above 0, not {value:?}"
-        ))?;
-    }
-    Ok(Some(options))
+/// Parses a whole number above 0.
+fn whole_number(value: &str) -> Result<usize, String> {
+    value
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| "not a whole number above 0".to_string())
+}
+
+/// Parses seconds above 0, up to a day.
+fn seconds(value: &str) -> Result<Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0 && *s <= 86400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| "not a number of seconds above 0, up to a day".to_string())
 }
 
 /// Open connections as one side sees them, and the most ever open at once.
@@ -306,17 +297,9 @@ async fn worker(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match parse_options(std::env::args().skip(1)) {
-        Ok(Some(options)) => run(options).await,
-        Ok(None) => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-    }
+    // On `--help`, prints the flags and exits with 0; on a bad flag or
+    // value, prints why and exits with 2.
+    run(Options::parse()).await
 }
 
 async fn run(
