@@ -12,8 +12,11 @@
 //! up; on the I/O error that follows, the task releases the connection
 //! instead, so that the next get dials afresh.
 //!
-//! It prints progress once a second and a summary at the end, and checks what
-//! the crate promises: never more than `--max` connections open at once,
+//! At the end it shuts the pool down (`Pool::close`, then `Pool::drained`) and
+//! prints a summary, with the pool's own totals: why each connection was
+//! closed (evictions, hand-offs, releases after errors, the close) and how
+//! long gets waited. It prints progress once a second, and checks what the
+//! crate promises: never more than `--max` connections open at once,
 //! every line echoed intact (one task per connection at a time), and every
 //! dialed connection closed exactly once. A failed check exits with status 1.
 //!
@@ -131,9 +134,9 @@ struct Counters {
     /// Successful gets, each of which either reused a connection or dialed.
     gets: AtomicUsize,
     dials: AtomicUsize,
-    /// Calls of `release`: by the pool (evictions, shutdown) or by the tasks.
+    /// Calls of `release`: by the pool (evictions, hand-offs, close) or by
+    /// the tasks. The pool's `Stats::totals` say which.
     closes: AtomicUsize,
-    closes_by_tasks: AtomicUsize,
     echoes: AtomicUsize,
     /// Gets that gave up waiting for another task's guard of the same server.
     hold_timeouts: AtomicUsize,
@@ -288,7 +291,6 @@ async fn worker(
             }
             Some(counter) => {
                 bump(counter);
-                bump(&counters.closes_by_tasks);
                 connection.release().expect("Dialer::release does not fail");
             }
         }
@@ -366,18 +368,20 @@ async fn run(
         echoes_so_far = read(&counters.echoes);
     }
     let elapsed = start.elapsed();
-    let evictions = read(&counters.closes) - read(&counters.closes_by_tasks);
-    let idle_at_end = pool.stats().idle;
 
-    // Shut down: dropping the last handle of each resource closes its idle
-    // connection. The servers get a moment to read those ends of file, then stop.
-    drop(resources);
+    // Shut down. Every task is done, so every guard is back: `close` releases
+    // the idle connections now, and `drained` resolves once none is live. The
+    // servers then get a moment to read those ends of file, and stop.
+    pool.close();
+    pool.drained().await;
     let quiet = Instant::now() + Duration::from_secs(1);
     while read(&counters.server.now) > 0 && Instant::now() < quiet {
         sleep(Duration::from_millis(10)).await;
     }
     servers.shutdown().await;
 
+    // The pool's own counts, exact now that nothing runs.
+    let totals = pool.stats().totals;
     let (ops, gets, dials) = (
         read(&counters.echoes),
         read(&counters.gets),
@@ -401,8 +405,34 @@ async fn run(
         "reuse rate     {:.1}% of {gets} gets did not dial",
         100.0 * (gets - dials) as f64 / gets.max(1) as f64
     );
-    println!("dials          {dials}");
-    println!("releases       {evictions} by the pool to make room (evictions), {} by tasks after an error, {idle_at_end} idle at shutdown", read(&counters.closes_by_tasks));
+    println!(
+        "dials          {dials} (the pool counted {} allocations)",
+        totals.allocations
+    );
+    println!("closes         {closes} in all");
+    for (count, label, why) in [
+        (
+            totals.evictions,
+            "evictions",
+            "the least recently used idle one, closed for another server's get",
+        ),
+        (
+            totals.handoffs,
+            "hand-offs",
+            "a put's, closed for a get that had waited for a charge past handoff_after",
+        ),
+        (totals.released, "by tasks", "released after an I/O error"),
+        (totals.shed, "at close", "idle when pool.close() ran"),
+    ] {
+        println!("  {label:<12} {count:>6}  {why}");
+    }
+    println!(
+        "waits          {} gets waited, {:.1?} in all, {:.1?} each on average; {} gave up (timed out, or cut short at the end)",
+        totals.waits,
+        totals.wait_time,
+        totals.wait_time / u32::try_from(totals.waits.max(1)).unwrap_or(u32::MAX),
+        totals.cancelled
+    );
     println!(
         "timeouts       {} gets gave up after {GET_TIMEOUT:?}: {hold_timeouts} waiting for another task's guard, {capacity_timeouts} for a charge",
         hold_timeouts + capacity_timeouts
@@ -415,6 +445,12 @@ async fn run(
     println!(
         "open at once   at most {client_peak} (client side, max {max}); {} as the servers saw it",
         read(&counters.server.peak)
+    );
+    println!(
+        "               a server counts a connection until the close has finished on its side,"
+    );
+    println!(
+        "               later than the client dropped it: so servers may briefly see more than max"
     );
     println!(
         "open at exit   {} client side, {} as the servers see it",
