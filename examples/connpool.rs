@@ -12,14 +12,18 @@
 //! up; on the I/O error that follows, the task releases the connection
 //! instead, so that the next get dials afresh.
 //!
-//! It prints progress once a second and a summary at the end, and checks what
-//! the crate promises: never more than `--max` connections open at once,
+//! At the end it shuts the pool down (`Pool::close`, then `Pool::drained`) and
+//! prints a summary, with the pool's own totals: why each connection was
+//! closed (evictions, hand-offs, releases after errors, the close) and how
+//! long gets waited. It prints progress once a second, and checks what the
+//! crate promises: never more than `--max` connections open at once,
 //! every line echoed intact (one task per connection at a time), and every
 //! dialed connection closed exactly once. A failed check exits with status 1.
 //!
 //! ```text
 //! cargo run --example connpool
 //! cargo run --example connpool -- --servers 3 --max 1 --tasks 20 --duration 2
+//! cargo run --example connpool -- --servers=3 --duration=0.5
 //! cargo run --example connpool -- --help
 //! ```
 
@@ -30,6 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::Parser;
 use resourcepool::{AllocateRelease, Error, Pool, Resource};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,56 +49,45 @@ const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(1);
 /// servers do (restarts, idle timeouts), so that tasks meet I/O errors.
 const HANG_UP_ONE_IN: u32 = 1000;
 
-const USAGE: &str = "\
-usage: cargo run --example connpool -- [OPTIONS]
-
-  --servers N       echo servers to start on 127.0.0.1 (default 50)
-  --max N           connections that may be open at once (default 8)
-  --tasks N         tasks doing get / echo / put in a loop (default 200)
-  --duration SECS   how long the tasks run, e.g. 5 or 0.5 (default 5)
-  --help            print this and exit";
-
-/// The command line.
+/// The command line: `--flag value` or `--flag=value`; `--help` lists them.
+#[derive(Parser, Debug)]
+#[command(
+    name = "connpool",
+    override_usage = "cargo run --example connpool -- [OPTIONS]",
+    about = "Many TCP echo servers on loopback, a pool of few connections, many tasks."
+)]
 struct Options {
+    /// Echo servers to start on 127.0.0.1, one resource each
+    #[arg(long, value_name = "N", default_value = "50", value_parser = whole_number)]
     servers: usize,
+    /// Connections that may be open at once (the pool's max)
+    #[arg(long, value_name = "N", default_value = "8", value_parser = whole_number)]
     max: usize,
+    /// Tasks doing get / echo / put in a loop
+    #[arg(long, value_name = "N", default_value = "200", value_parser = whole_number)]
     tasks: usize,
+    /// How long the tasks run, in seconds, e.g. 5 or 0.5
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
     duration: Duration,
 }
 
-/// Parses `--flag value` pairs; `Ok(None)` means `--help`.
-fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        servers: 50,
-        max: 8,
-        tasks: 200,
-        duration: Duration::from_secs(5),
-    };
-    while let Some(flag) = args.next() {
-        let field = match flag.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "--servers" => &mut options.servers,
-            "--max" => &mut options.max,
-            "--tasks" => &mut options.tasks,
-            "--duration" => {
-                let value = args.next().ok_or("--duration needs a value")?;
-                let seconds = value
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|s| *s > 0.0 && *s <= 86400.0);
-                options.duration = seconds.map(Duration::from_secs_f64).ok_or(format!(
-                    "--duration wants seconds above 0, up to a day, not {value:?}"
-                ))?;
-                continue;
-            }
-            _ => return Err(format!("unknown flag {flag:?}")),
-        };
-        let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        *field = value.parse().ok().filter(|n| *n > 0).ok_or(format!(
-            "{flag} wants a whole number above 0, not {value:?}"
-        ))?;
-    }
-    Ok(Some(options))
+/// Parses a whole number above 0.
+fn whole_number(value: &str) -> Result<usize, String> {
+    value
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| "not a whole number above 0".to_string())
+}
+
+/// Parses seconds above 0, up to a day.
+fn seconds(value: &str) -> Result<Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0 && *s <= 86400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| "not a number of seconds above 0, up to a day".to_string())
 }
 
 /// Open connections as one side sees them, and the most ever open at once.
@@ -140,9 +134,9 @@ struct Counters {
     /// Successful gets, each of which either reused a connection or dialed.
     gets: AtomicUsize,
     dials: AtomicUsize,
-    /// Calls of `release`: by the pool (evictions, shutdown) or by the tasks.
+    /// Calls of `release`: by the pool (evictions, hand-offs, close) or by
+    /// the tasks. The pool's `Stats::totals` say which.
     closes: AtomicUsize,
-    closes_by_tasks: AtomicUsize,
     echoes: AtomicUsize,
     /// Gets that gave up waiting for another task's guard of the same server.
     hold_timeouts: AtomicUsize,
@@ -297,7 +291,6 @@ async fn worker(
             }
             Some(counter) => {
                 bump(counter);
-                bump(&counters.closes_by_tasks);
                 connection.release().expect("Dialer::release does not fail");
             }
         }
@@ -306,17 +299,9 @@ async fn worker(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match parse_options(std::env::args().skip(1)) {
-        Ok(Some(options)) => run(options).await,
-        Ok(None) => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-    }
+    // On `--help`, prints the flags and exits with 0; on a bad flag or
+    // value, prints why and exits with 2.
+    run(Options::parse()).await
 }
 
 async fn run(
@@ -383,18 +368,20 @@ async fn run(
         echoes_so_far = read(&counters.echoes);
     }
     let elapsed = start.elapsed();
-    let evictions = read(&counters.closes) - read(&counters.closes_by_tasks);
-    let idle_at_end = pool.stats().idle;
 
-    // Shut down: dropping the last handle of each resource closes its idle
-    // connection. The servers get a moment to read those ends of file, then stop.
-    drop(resources);
+    // Shut down. Every task is done, so every guard is back: `close` releases
+    // the idle connections now, and `drained` resolves once none is live. The
+    // servers then get a moment to read those ends of file, and stop.
+    pool.close();
+    pool.drained().await;
     let quiet = Instant::now() + Duration::from_secs(1);
     while read(&counters.server.now) > 0 && Instant::now() < quiet {
         sleep(Duration::from_millis(10)).await;
     }
     servers.shutdown().await;
 
+    // The pool's own counts, exact now that nothing runs.
+    let totals = pool.stats().totals;
     let (ops, gets, dials) = (
         read(&counters.echoes),
         read(&counters.gets),
@@ -418,8 +405,34 @@ async fn run(
         "reuse rate     {:.1}% of {gets} gets did not dial",
         100.0 * (gets - dials) as f64 / gets.max(1) as f64
     );
-    println!("dials          {dials}");
-    println!("releases       {evictions} by the pool to make room (evictions), {} by tasks after an error, {idle_at_end} idle at shutdown", read(&counters.closes_by_tasks));
+    println!(
+        "dials          {dials} (the pool counted {} allocations)",
+        totals.allocations
+    );
+    println!("closes         {closes} in all");
+    for (count, label, why) in [
+        (
+            totals.evictions,
+            "evictions",
+            "the least recently used idle one, closed for another server's get",
+        ),
+        (
+            totals.handoffs,
+            "hand-offs",
+            "a put's, closed for a get that had waited for a charge past handoff_after",
+        ),
+        (totals.released, "by tasks", "released after an I/O error"),
+        (totals.shed, "at close", "idle when pool.close() ran"),
+    ] {
+        println!("  {label:<12} {count:>6}  {why}");
+    }
+    println!(
+        "waits          {} gets waited, {:.1?} in all, {:.1?} each on average; {} gave up (timed out, or cut short at the end)",
+        totals.waits,
+        totals.wait_time,
+        totals.wait_time / u32::try_from(totals.waits.max(1)).unwrap_or(u32::MAX),
+        totals.cancelled
+    );
     println!(
         "timeouts       {} gets gave up after {GET_TIMEOUT:?}: {hold_timeouts} waiting for another task's guard, {capacity_timeouts} for a charge",
         hold_timeouts + capacity_timeouts
@@ -432,6 +445,12 @@ async fn run(
     println!(
         "open at once   at most {client_peak} (client side, max {max}); {} as the servers saw it",
         read(&counters.server.peak)
+    );
+    println!(
+        "               a server counts a connection until the close has finished on its side,"
+    );
+    println!(
+        "               later than the client dropped it: so servers may briefly see more than max"
     );
     println!(
         "open at exit   {} client side, {} as the servers see it",

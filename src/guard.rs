@@ -18,6 +18,12 @@ use crate::resource::Resource;
 /// stays idle too, unless the longest waiting get has waited longer than the
 /// pool's [`handoff_after`](crate::PoolBuilder::handoff_after): then the item
 /// is handed to that get, which releases it and allocates with its charge.
+/// After [`Pool::close`](crate::Pool::close), the item is released.
+///
+/// The put does not look at the item: a guard that `?` drops after an I/O
+/// error puts a broken connection back, idle, and the next get reuses it.
+/// When the item may be broken, call [`release`](Guard::release) instead
+/// (the next get then allocates afresh).
 ///
 /// It borrows its resource; [`into_owned`](Guard::into_owned) turns it into an
 /// [`OwnedGuard`], which can move into a spawned task.

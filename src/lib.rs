@@ -1,14 +1,22 @@
 //! Share a limited number of underlying resources (connections, files,
 //! sessions) among many keyed users, on any async runtime.
 //!
-//! A [`Pool`] has a limit, `max`, on allocated items. Each [`Resource`] (say,
-//! "the connection to host X") is allocated on demand by [`Resource::get`],
-//! kept allocated and idle after its [`Guard`] is dropped (the *put*) for the
-//! next get to reuse, and evicted, least recently used first, when another
-//! resource needs its charge. [`Guard::release`] frees an item now (after an
-//! I/O error, say), and [`Resource::schedule_release`] at the next put.
-//! [`Guard::into_owned`] turns a guard into an [`OwnedGuard`], which holds a
-//! handle of its resource and so can move into a spawned task.
+//! A [`Resource`] has at most one item (say, one open connection to host X)
+//! and one holder at a time: a get waits while another [`Guard`] of it is
+//! alive. To keep N interchangeable connections to one server, create N
+//! resources. A [`Pool`] has a limit, `max`, on allocated items, shared by all
+//! its resources.
+//!
+//! Each resource is allocated on demand by [`Resource::get`], kept allocated
+//! and idle after its [`Guard`] is dropped (the *put*) for the next get to
+//! reuse, and evicted, least recently used first, when another resource needs
+//! its charge. A put cannot tell a broken item from a good one: a guard that
+//! `?` drops after an I/O error puts the connection back, idle, and the next
+//! get reuses it. [`Guard::release`] frees an item now (after an I/O error,
+//! say: the next get allocates afresh), and [`Resource::schedule_release`] at
+//! the next put. [`Guard::into_owned`] turns
+//! a guard into an [`OwnedGuard`], which holds a handle of its resource and so
+//! can move into a spawned task.
 //!
 //! It re-implements, and betters, the Go package `lib/resourcepool` of the
 //! Dominator project: no mutex on the hot paths, exact accounting under
@@ -52,11 +60,46 @@
 //! # }).unwrap();
 //! ```
 //!
+//! # Terms
+//!
+//! - **Item**: what [`AllocateRelease::allocate`] returns (a connection, a
+//!   file, a session). A resource has at most one at a time.
+//! - **Live item**: one that counts against `max`, from the start of its
+//!   `allocate` to the end of its release: allocating, in use, idle, or being
+//!   released.
+//! - **Charge**: one of the pool's `max` permits. Every live item takes one;
+//!   a get that has no item needs a charge before it can allocate.
+//! - **Hold**: the right to use a resource's item, which one get or guard at
+//!   a time has. A get takes the hold first; its [`Guard`] (or
+//!   [`OwnedGuard`]) keeps it until it is dropped or released.
+//! - **Put**: dropping a guard. The hold is let go and the item stays
+//!   allocated, now idle, the most recently used of the pool.
+//! - **Idle**: allocated and not held. The resource's next get reuses an idle
+//!   item at once; another resource's get may evict it.
+//! - **Release**: freeing an item with [`AllocateRelease::release`], which
+//!   frees its charge: by [`Guard::release`], a scheduled release, an
+//!   eviction, a hand-off, [`Pool::close`], or dropping a resource's last
+//!   handle. The resource's next get allocates afresh.
+//! - **Eviction**: a get that needs a charge while none is free releases the
+//!   least recently used idle item of the pool (of any resource) and takes
+//!   its charge.
+//! - **Hand-off**: while gets wait for a charge, a put normally keeps its item
+//!   idle; once the longest waiting get has waited longer than
+//!   [`PoolBuilder::handoff_after`], the next put gives its item's charge to
+//!   that get instead, which releases the item and allocates its own.
+//! - **Phases** of a get, in order: **1, the hold** (wait while another guard
+//!   of the resource is alive); **2, capacity** (reuse the idle item, or take
+//!   a free charge, or evict, or wait for a charge); **3, allocate** (await
+//!   `allocate` with that charge). A cancelled get fails with the error of
+//!   the phase it was in: [`Error::PutTimeout`] in phase 1,
+//!   [`Error::ResourceLimitExceeded`] in phase 2.
+//!
 //! # How it works
 //!
-//! Each resource's state is one `AtomicU64` (see the layout in `src/state.rs`):
-//! a get of an idle item is one compare-and-swap on it, and a put another plus
-//! a put time from the pool's clock. The pool's limit is an atomic counter of
+//! Each resource's state is one `AtomicU64` (whether it is held, charged,
+//! allocated or being released, its count of puts, the gets waiting for its
+//! hold): a get of an idle item is one compare-and-swap on it, and a put
+//! another plus a put time from the pool's clock. The pool's limit is an atomic counter of
 //! charges, touched only when an item is allocated or released.
 //!
 //! Eviction is **exact LRU**: the evicted resource is the idle one whose latest

@@ -88,8 +88,12 @@ impl<M: AllocateRelease> Resource<M> {
     ///
     /// # Errors
     ///
-    /// [`Error::Allocate`] if [`AllocateRelease::allocate`] fails; the charge is
-    /// freed and the hold let go. `get` never gives up waiting; see
+    /// - [`Error::Allocate`]: [`AllocateRelease::allocate`] failed; the charge
+    ///   is freed and the hold let go.
+    /// - [`Error::Closed`]: the pool was closed, before this get or while it
+    ///   waited.
+    ///
+    /// `get` never gives up waiting by itself: to bound the wait, see
     /// [`get_or_cancel`](Self::get_or_cancel) and [`try_get`](Self::try_get).
     ///
     /// # Cancel safety
@@ -139,23 +143,46 @@ impl<M: AllocateRelease> Resource<M> {
     /// that is already complete fails only a get that would wait; evicting an
     /// idle victim is not waiting. It does not interrupt a running `allocate`.
     ///
+    /// # Cancel futures
+    ///
+    /// `cancel` must have `Output = ()`, so that `std::future::pending()` and
+    /// `std::future::ready(())` work as they are. `tokio::time::sleep(d)` and
+    /// `async_std::task::sleep(d)` yield `()` and fit. A future that yields
+    /// something else does not compile here (E0271): smol's and async-io's
+    /// `Timer::after(d)` yield the `Instant` they fired at, a channel's
+    /// receive yields a `Result`. Wrap it in a block that drops the value:
+    /// `async { smol::Timer::after(d).await; }`.
+    ///
+    /// Or time out the whole get with the runtime's own timeout:
+    /// `tokio::time::timeout(d, resource.get())` (or `futures_lite::future::or`
+    /// of the get and a timer). That is safe, because dropping a `get` future
+    /// at any point loses nothing (see "Cancel safety" below). It differs from `get_or_cancel` in two ways: it also drops an
+    /// `allocate` in progress (its charge is freed), and its error does not
+    /// say which phase the get was in.
+    ///
     /// # Errors
     ///
     /// - [`Error::PutTimeout`]: cancelled while another `Guard` of this resource
-    ///   was alive (phase 1).
+    ///   was alive ([phase 1](crate#terms), the hold).
     /// - [`Error::ResourceLimitExceeded`]: cancelled while waiting for a charge,
-    ///   or for this resource's own release to finish (phase 2).
-    /// - [`Error::Allocate`]: `allocate` failed (phase 3).
+    ///   or for this resource's own release to finish ([phase 2](crate#terms),
+    ///   capacity).
+    /// - [`Error::Allocate`]: `allocate` failed ([phase 3](crate#terms)).
+    /// - [`Error::Closed`]: the pool was closed, before this get or while it
+    ///   waited.
     ///
     /// # Cancel safety
     ///
-    /// As for [`get`](Self::get).
+    /// As for [`get`](Self::get): dropping the future at any point loses
+    /// nothing.
     ///
     /// # Examples
     ///
+    /// With tokio's timer (it needs a runtime with its time driver enabled):
+    ///
     /// ```
-    /// # futures_lite::future::block_on(async {
     /// use resourcepool::{AllocateRelease, Error, Pool};
+    /// use std::time::Duration;
     ///
     /// struct Conn;
     /// impl AllocateRelease for Conn {
@@ -164,15 +191,70 @@ impl<M: AllocateRelease> Resource<M> {
     ///     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
     /// }
     ///
-    /// let pool = Pool::new(1);
-    /// let conn = pool.create(Conn);
-    /// let _held = conn.get().await?;
-    /// // Any future cancels: `tokio::time::sleep(d)`, `async_io::Timer::after(d)`,
-    /// // a shutdown channel's receive. Here: one that completes on its second poll.
-    /// let cancel = futures_lite::future::yield_now();
-    /// assert!(matches!(conn.get_or_cancel(cancel).await, Err(Error::PutTimeout)));
-    /// # Ok::<(), Error<std::io::Error>>(())
-    /// # }).unwrap();
+    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    /// runtime.block_on(async {
+    ///     let pool = Pool::new(1);
+    ///     let conn = pool.create(Conn);
+    ///     let held = conn.get().await?;
+    ///     // `sleep` yields `()`: a cancel future as it is.
+    ///     let cancel = tokio::time::sleep(Duration::from_millis(10));
+    ///     assert!(matches!(conn.get_or_cancel(cancel).await, Err(Error::PutTimeout)));
+    ///     drop(held); // put
+    ///     let cancel = tokio::time::sleep(Duration::from_millis(10));
+    ///     assert!(conn.get_or_cancel(cancel).await.is_ok()); // idle: no wait
+    ///     Ok::<(), Error<std::io::Error>>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// With smol's timer, which yields an `Instant`: wrap it.
+    ///
+    /// ```
+    /// # use resourcepool::{AllocateRelease, Error, Pool};
+    /// # use std::time::Duration;
+    /// # struct Conn;
+    /// # impl AllocateRelease for Conn {
+    /// #     type Item = ();
+    /// #     type Error = std::io::Error;
+    /// #     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// smol::block_on(async {
+    ///     let pool = Pool::new(1);
+    ///     let (a, b) = (pool.create(Conn), pool.create(Conn));
+    ///     let held = a.get().await?; // the pool's only charge
+    ///     let cancel = async {
+    ///         smol::Timer::after(Duration::from_millis(10)).await;
+    ///     };
+    ///     assert!(matches!(b.get_or_cancel(cancel).await, Err(Error::ResourceLimitExceeded)));
+    ///     drop(held);
+    ///     Ok::<(), Error<std::io::Error>>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// With `tokio::time::timeout` around a plain `get` instead:
+    ///
+    /// ```
+    /// # use resourcepool::{AllocateRelease, Error, Pool};
+    /// # use std::time::Duration;
+    /// # struct Conn;
+    /// # impl AllocateRelease for Conn {
+    /// #     type Item = ();
+    /// #     type Error = std::io::Error;
+    /// #     async fn allocate(&self) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    /// runtime.block_on(async {
+    ///     let pool = Pool::new(1);
+    ///     let conn = pool.create(Conn);
+    ///     let held = conn.get().await?;
+    ///     let timed_out = tokio::time::timeout(Duration::from_millis(10), conn.get()).await;
+    ///     assert!(timed_out.is_err()); // `Elapsed`: the get was dropped, nothing lost
+    ///     drop(held);
+    ///     assert!(conn.try_get().await.is_ok());
+    ///     Ok::<(), Error<std::io::Error>>(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn get_or_cancel<C: Future<Output = ()>>(
         &self,
@@ -194,6 +276,7 @@ impl<M: AllocateRelease> Resource<M> {
     /// - [`Error::ResourceLimitExceeded`]: no charge is free and no resource is
     ///   idle (or this resource's own release is still running).
     /// - [`Error::Allocate`]: `allocate` failed.
+    /// - [`Error::Closed`]: the pool is closed.
     ///
     /// # Examples
     ///
@@ -228,9 +311,36 @@ impl<M: AllocateRelease> Resource<M> {
     /// future: for code outside async. Do not call it on an async runtime's
     /// worker thread.
     ///
+    /// # Runtimes
+    ///
+    /// `get_blocking` polls the get, and so `allocate`, on the calling thread,
+    /// outside any runtime. A manager whose `allocate` needs a runtime's
+    /// reactor or timer, such as one that calls tokio's `TcpStream::connect`,
+    /// then panics with "there is no reactor running, must be called from the
+    /// context of a Tokio 1.x runtime". Instead:
+    ///
+    /// - enter a multi-threaded tokio runtime first: hold the guard of
+    ///   `runtime.enter()` (or `handle.enter()`, with a
+    ///   `tokio::runtime::Handle`) while calling `get_blocking`; the runtime's
+    ///   worker threads drive its reactor (see the example below). Entering a
+    ///   current-thread runtime is not enough: nothing drives its reactor
+    ///   while this thread blocks, and the get never finishes. With one, call
+    ///   `runtime.block_on(resource.get())` instead;
+    /// - or use a manager that does blocking I/O (`std::net::TcpStream`), as
+    ///   code outside async would;
+    /// - or, from async code, use [`get`](Self::get).
+    ///
     /// # Errors
     ///
-    /// [`Error::Allocate`] if `allocate` fails.
+    /// - [`Error::Allocate`]: `allocate` failed.
+    /// - [`Error::Closed`]: the pool was closed, before this get or while it
+    ///   waited.
+    ///
+    /// # Panics
+    ///
+    /// If `allocate`, or the `release` of an evicted item, panics (as for
+    /// [`get`](Self::get)); see "Runtimes" above for a panic that comes from
+    /// calling it outside the runtime that `allocate` needs.
     ///
     /// # Examples
     ///
@@ -248,6 +358,36 @@ impl<M: AllocateRelease> Resource<M> {
     /// let conn = pool.create(Conn);
     /// assert_eq!(*conn.get_blocking()?, 7);
     /// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+    /// ```
+    ///
+    /// A manager that dials with tokio, called from a plain thread inside a
+    /// multi-threaded runtime's context:
+    ///
+    /// ```
+    /// use resourcepool::{AllocateRelease, Pool};
+    /// use std::net::SocketAddr;
+    /// use tokio::net::TcpStream;
+    ///
+    /// struct Host(SocketAddr);
+    /// impl AllocateRelease for Host {
+    ///     type Item = TcpStream;
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> std::io::Result<TcpStream> {
+    ///         TcpStream::connect(self.0).await // needs tokio's reactor
+    ///     }
+    /// }
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let host = Pool::new(1).create(Host(listener.local_addr()?));
+    ///
+    /// let runtime = tokio::runtime::Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .enable_io()
+    ///     .build()?;
+    /// let _context = runtime.enter(); // without it, `connect` panics: no reactor
+    /// let connection = host.get_blocking()?;
+    /// assert_eq!(connection.peer_addr()?, listener.local_addr()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_blocking(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         futures_lite::future::block_on(self.get())
