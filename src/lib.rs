@@ -136,6 +136,16 @@
 //! waits: strict FIFO, but an oversubscribed pool then allocates on nearly
 //! every get. `Duration::MAX` never hands over: the most reuse, and a waiter
 //! may wait as long as the others keep getting their items back.
+//!
+//! # Lifecycle
+//!
+//! [`Pool::set_max`] changes the limit while the pool runs (a shrink releases
+//! idle items first, then the excess at its put). [`Pool::close`] fails every
+//! later and every waiting get with [`Error::Closed`], releases idle items at
+//! once and the others at their put; [`Pool::drained`] resolves once no item
+//! is live. [`Pool::stats`] reports what is in use, idle, allocating,
+//! releasing and waiting now, and cumulative [`Totals`]: waits and their
+//! time, cancellations, allocations, evictions, hand-offs, releases.
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
