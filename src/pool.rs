@@ -401,8 +401,8 @@ pub(crate) struct PoolInner {
     /// charges granted to waiters. Never above `max`.
     used: AtomicUsize,
     /// Gets waiting for capacity (the length of `queue`), and the `CLOSED`
-    /// bit: what a put must know, in one word that is zero while nothing
-    /// needs its care. Written only under the queue's lock. On its own cache
+    /// and `OVER_MAX` bits: what a put must know, in one word that is zero
+    /// while nothing needs its care. Written only under the queue's lock. On its own cache
     /// line: every put reads it, and allocations and releases must not
     /// invalidate it.
     waiting: CachePadded<AtomicUsize>,
@@ -441,8 +441,8 @@ impl PoolInner {
         }
     }
 
-    /// Whether a put must take its slow path (gets wait for capacity, or the
-    /// pool is closed): one relaxed load.
+    /// Whether a put must take its slow path (gets wait for capacity, the pool
+    /// is closed, or it holds more than a shrunk `max`): one relaxed load.
     #[inline]
     pub(crate) fn needs_care(&self) -> bool {
         self.waiting.load(Ordering::Relaxed) != 0
@@ -484,8 +484,14 @@ impl PoolInner {
     /// Releases every idle item, least recently used first, one at a time
     /// (a panicking `release` leaves the others idle, and the pool whole).
     fn shed_idle(&self) {
+        self.shed_while(|| true);
+    }
+
+    /// Releases idle items, least recently used first, one at a time, while
+    /// `more` says so (asked before each).
+    fn shed_while(&self, more: impl Fn() -> bool) {
         let others_wait = || true;
-        loop {
+        while more() {
             let (victim, retired) = self
                 .idle
                 .take_least_recently_used(&NoQueueAhead, &others_wait);
@@ -710,20 +716,9 @@ impl PoolInner {
     }
 
     /// While more charges are taken than `max` allows, releases idle items,
-    /// least recently used first (one at a time, as `shed_idle`).
+    /// least recently used first.
     fn shed_excess(&self) {
-        let others_wait = || true;
-        while self.over_max() {
-            let (victim, retired) = self
-                .idle
-                .take_least_recently_used(&NoQueueAhead, &others_wait);
-            let Some(victim) = victim else { break };
-            self.tallies.count(Tally::Shed);
-            // If `release` panics, the charge is freed as it unwinds.
-            victim.release_claimed();
-            self.return_charge();
-            drop(retired);
-        }
+        self.shed_while(|| self.over_max());
     }
 
     /// Whether a put must shed its item: the charges do not fit a shrunk
