@@ -487,8 +487,11 @@ struct Actual {
     tasks: Vec<Task>,
     /// A `drained()` future started while charges were taken, polled after
     /// every operation until it resolves, and whether it was woken since.
-    drained: Option<(Pin<Box<dyn Future<Output = ()>>>, Arc<WakeFlag>)>,
+    drained: Option<(Drained, Arc<WakeFlag>)>,
 }
+
+/// A pending `Pool::drained()`.
+type Drained = Pin<Box<dyn Future<Output = ()>>>;
 
 impl Actual {
     fn start(&mut self, resource: usize, kind: GetKind) -> Observed {
