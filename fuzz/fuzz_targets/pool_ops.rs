@@ -28,8 +28,15 @@
 //! `release` runs once per item and only for a reason SPEC.md names, one guard
 //! per resource, the least recently put idle resource is evicted, a put hands
 //! its item over only to a get that waits, and no waiter sleeps while what it
-//! waits for is available. At the end every task and handle is dropped and
-//! nothing may be lost.
+//! waits for is available. `Pool::close` is an operation too: from then on
+//! every get fails with `Closed` and so does every get that was waiting (the
+//! close wakes it), an `allocate` in flight finishes with its guard, no item
+//! stays idle (the close sheds them, least recently used first, and each put
+//! after it sheds its own), and what was granted to a waiter comes back. The
+//! totals (why each item left) and `stats().waiting` must equal the model's,
+//! and `drained()` resolves exactly when no charge is taken (woken by the last
+//! charge freed). At the end every task and handle is dropped and nothing may
+//! be lost; the pool is then closed and must be drained.
 #![no_main]
 
 use std::cell::Cell;
@@ -106,6 +113,9 @@ enum Op {
         ok: bool,
     },
     FailNextRelease(u8),
+    /// `Pool::close` (the last variant, so that adding it kept the meaning of
+    /// the inputs written before it, once re-encoded: see the README).
+    Close,
 }
 
 /// When a put hands its item to the longest waiting get
@@ -345,6 +355,7 @@ enum ErrorKind {
     PutTimeout,
     ResourceLimitExceeded,
     Allocate,
+    Closed,
 }
 
 /// What the guard holder was told to do.
@@ -446,6 +457,7 @@ fn spawn(
                 return End::Failed(ErrorKind::ResourceLimitExceeded)
             }
             Err(Error::Allocate(Failed)) => return End::Failed(ErrorKind::Allocate),
+            Err(Error::Closed) => return End::Failed(ErrorKind::Closed),
             Err(other) => panic!("an error SPEC.md does not name: {other:?}"),
         };
         assert_eq!(
@@ -473,7 +485,13 @@ struct Actual {
     /// The harness's own handles, per resource.
     handles: Vec<Vec<Resource<Manager>>>,
     tasks: Vec<Task>,
+    /// A `drained()` future started while charges were taken, polled after
+    /// every operation until it resolves, and whether it was woken since.
+    drained: Option<(Drained, Arc<WakeFlag>)>,
 }
+
+/// A pending `Pool::drained()`.
+type Drained = Pin<Box<dyn Future<Output = ()>>>;
 
 impl Actual {
     fn start(&mut self, resource: usize, kind: GetKind) -> Observed {
@@ -515,6 +533,26 @@ impl Actual {
 
     fn was_woken(&self, index: usize) -> bool {
         self.tasks[index].woken.0.load(Ordering::SeqCst)
+    }
+
+    /// Polls the `drained()` future kept across operations, starting one if
+    /// there is none: whether it resolved, and whether it had been woken
+    /// since its last poll.
+    fn poll_drained(&mut self) -> (bool, bool) {
+        let (future, woken) = self.drained.get_or_insert_with(|| {
+            let flag = Arc::new(WakeFlag::default());
+            (Box::pin(self.pool.drained()), flag)
+        });
+        let was_woken = woken.0.swap(false, Ordering::SeqCst);
+        let waker = Waker::from(woken.clone());
+        let ready = future
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_ready();
+        if ready {
+            self.drained = None;
+        }
+        (ready, was_woken)
     }
 }
 
@@ -675,6 +713,9 @@ enum WaitPhase {
     /// An idle entry or a free charge appeared: it looks once more.
     Notified,
     Granted(Offer),
+    /// The pool was closed (`WaitQueue::close`): its next look fails it with
+    /// `Closed`. What had been granted to it went back at the close.
+    Closed,
 }
 
 /// One entry of the pool's wait queue.
@@ -709,6 +750,27 @@ struct ModelTask {
     kind: GetKind,
     cancelled: bool,
     state: TaskState,
+    /// Its cancel future, which `acquire` joins with the pool's `closed()`,
+    /// was polled while it had to wait (a hold wait, the wait for its own
+    /// release, or just before it joined the wait queue): `closed()` then
+    /// listens to the pool's `closing` event until the get returns, so the
+    /// close wakes it, even inside `allocate`.
+    listens_for_close: bool,
+    /// The close woke it (it listened), and it was not polled since.
+    woken_by_close: bool,
+    /// Where it stood when the pool was closed, if it was in flight then.
+    at_close: Option<AtClose>,
+}
+
+/// Where a get in flight stood at the close (for the SPEC checks of its end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AtClose {
+    /// Waiting for the hold or for capacity: it must fail with `Closed`, but
+    /// for `handed_item`: the hold came to it, with the item, from a put
+    /// before the close (`src/` then returns the item, see the README).
+    Waiting { handed_item: bool },
+    /// Inside `allocate`: it finishes, and returns its guard if it succeeds.
+    Allocating,
 }
 
 /// Where a get went in one poll.
@@ -737,6 +799,27 @@ struct Model {
     released: Vec<bool>,
     resources: Vec<ModelResource>,
     tasks: Vec<ModelTask>,
+    /// `Pool::close` was called.
+    closed: bool,
+    /// `stats().totals` (allocations: `released.len()`).
+    totals: ModelTotals,
+}
+
+/// The totals the model counts: why each item left.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ModelTotals {
+    allocations: u64,
+    evictions: u64,
+    handoffs: u64,
+    released: u64,
+    shed: u64,
+}
+
+/// Why a holder's item is released: `Totals::released` or `Totals::shed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Why {
+    Released,
+    Shed,
 }
 
 impl Model {
@@ -753,6 +836,8 @@ impl Model {
             released: Vec::new(),
             resources: Vec::new(),
             tasks: Vec::new(),
+            closed: false,
+            totals: ModelTotals::default(),
         }
     }
 
@@ -814,7 +899,7 @@ impl Model {
     fn first_ungranted(&self) -> Option<usize> {
         self.queue
             .iter()
-            .position(|waiter| !matches!(waiter.phase, WaitPhase::Granted(_)))
+            .position(|waiter| matches!(waiter.phase, WaitPhase::Waiting | WaitPhase::Notified))
     }
 
     /// Wakes the first waiter still asleep; false if there is none.
@@ -840,8 +925,12 @@ impl Model {
     }
 
     /// Hands `offer` to the first waiter not yet granted; one that was
-    /// notified passes its notification on. Gives it back if there is none.
+    /// notified passes its notification on. Gives it back if there is none,
+    /// or if the pool was closed.
     fn grant(&mut self, offer: Offer) -> Result<(), Offer> {
+        if self.closed {
+            return Err(offer);
+        }
         let Some(index) = self.first_ungranted() else {
             return Err(offer);
         };
@@ -888,6 +977,31 @@ impl Model {
     /// capacity (`IdleSet::take_least_recently_used`, `others_wait`): then
     /// its put adds the entry and wakes a waiter.
     fn evict_one(&mut self, own: usize, others_wait: bool) -> bool {
+        let Some(index) = self.claim_least_recently_used() else {
+            return false;
+        };
+        self.totals.evictions += 1;
+        if !others_wait {
+            let put_time = self.clock;
+            self.clock += 1;
+            let evictor = &mut self.resources[own];
+            if !evictor.queued {
+                evictor.queued = true;
+                evictor.put_time = put_time;
+                self.idle_set.push((put_time, own));
+            }
+        }
+        let serial = self.resources[index].serial();
+        // An evicted item's release error goes nowhere; its charge is ours.
+        self.release(index, serial);
+        self.resources[index].phase = Phase::Unallocated;
+        true
+    }
+
+    /// Takes idle-set entries, earliest put time first, until it claims the
+    /// least recently put idle resource (see `evict_one`); `None` if no
+    /// resource is idle. The caller releases the item.
+    fn claim_least_recently_used(&mut self) -> Option<usize> {
         let mut victim = None;
         while let Some(earliest) = (0..self.idle_set.len()).min_by_key(|&i| self.idle_set[i].0) {
             let (entry_time, index) = self.idle_set.swap_remove(earliest);
@@ -913,24 +1027,7 @@ impl Model {
                 break;
             }
         }
-        let Some(index) = victim else {
-            return false;
-        };
-        if !others_wait {
-            let put_time = self.clock;
-            self.clock += 1;
-            let evictor = &mut self.resources[own];
-            if !evictor.queued {
-                evictor.queued = true;
-                evictor.put_time = put_time;
-                self.idle_set.push((put_time, own));
-            }
-        }
-        let serial = self.resources[index].serial();
-        // An evicted item's release error goes nowhere; its charge is ours.
-        self.release(index, serial);
-        self.resources[index].phase = Phase::Unallocated;
-        true
+        victim
     }
 
     /// A granted item is released by the waiter that took it (or that left
@@ -994,7 +1091,7 @@ impl Model {
                 self.notify_one();
                 None
             }
-            WaitPhase::Waiting => None,
+            WaitPhase::Waiting | WaitPhase::Closed => None,
         };
         match unused {
             None => {}
@@ -1026,7 +1123,11 @@ impl Model {
     }
 
     /// The holder of an item lets go and releases it; returns `release`'s verdict.
-    fn release_held(&mut self, index: usize) -> bool {
+    fn release_held(&mut self, index: usize, why: Why) -> bool {
+        match why {
+            Why::Released => self.totals.released += 1,
+            Why::Shed => self.totals.shed += 1,
+        }
         let resource = &mut self.resources[index];
         let serial = resource.serial();
         resource.release_on_put = false;
@@ -1048,6 +1149,13 @@ impl Model {
 
     /// A guard is dropped.
     fn put(&mut self, index: usize) {
+        if self.closed {
+            // `put_with_care`: a closed pool sheds the item (a release
+            // scheduled or not); the hold passes, without it, to a hold
+            // waiter if any.
+            self.release_held(index, Why::Shed);
+            return;
+        }
         if self.hands_over() {
             // The item leaves the slot with its charge, for the first waiter
             // not yet granted; the hold is let go.
@@ -1060,6 +1168,7 @@ impl Model {
             resource.let_go();
             self.grant(Offer::Item { resource: index })
                 .expect("a waiter not yet granted");
+            self.totals.handoffs += 1;
             if wake {
                 self.resources[index].hold_listeners.notify_one();
             }
@@ -1069,7 +1178,7 @@ impl Model {
         resource.put_time = self.clock;
         self.clock += 1;
         if resource.release_on_put {
-            self.release_held(index);
+            self.release_held(index, Why::Released);
         } else if resource.hold_waiters > 0 {
             resource.handoff = true;
             resource.hold_listeners.notify_one();
@@ -1108,6 +1217,7 @@ impl Model {
         if resource.is_idle() {
             resource.release_on_put = false;
             let serial = resource.serial();
+            self.totals.released += 1;
             self.release(index, serial);
             self.resources[index].phase = Phase::Unallocated;
             self.free_charge();
@@ -1123,9 +1233,20 @@ impl Model {
             kind,
             cancelled: false,
             state: TaskState::Allocating { gate: None },
+            listens_for_close: false,
+            woken_by_close: false,
+            at_close: None,
         });
         let task = self.tasks.len() - 1;
-        let step = if self.resources[resource].held {
+        let step = if self.closed {
+            // The fast path finds no idle item (a closed pool has none), and
+            // `acquire` fails before it takes the hold.
+            assert!(
+                !self.resources[resource].is_idle(),
+                "an idle item in a closed pool"
+            );
+            Step::Failed(ErrorKind::Closed)
+        } else if self.resources[resource].held {
             let listener = self.resources[resource]
                 .hold_listeners
                 .listen(&mut self.next_listener_id);
@@ -1161,11 +1282,14 @@ impl Model {
                 }
                 continue;
             }
-            if self.cancel_is_ready(task) {
+            // The cancel future, joined with `closed()`, is polled after the
+            // listener.
+            if self.cancel_is_ready(task) || self.closed {
                 self.leave_hold_waiters(index);
                 self.resources[index].hold_listeners.drop_listener(listener);
-                return Step::Failed(ErrorKind::PutTimeout);
+                return Step::Failed(self.stopped(ErrorKind::PutTimeout));
             }
+            self.tasks[task].listens_for_close = true;
             return Step::Pending(TaskState::WaitHold { listener });
         }
     }
@@ -1179,15 +1303,31 @@ impl Model {
         if !matches!(self.resources[index].phase, Phase::HandedOver { .. }) {
             return self.acquire_capacity(task);
         }
-        if self.cancel_is_ready(task) {
+        if self.cancel_is_ready(task) || self.closed {
             self.unhold(index, false);
-            return Step::Failed(ErrorKind::ResourceLimitExceeded);
+            return Step::Failed(self.stopped(ErrorKind::ResourceLimitExceeded));
         }
+        self.tasks[task].listens_for_close = true;
         Step::Pending(TaskState::WaitOwnRelease)
+    }
+
+    /// The error of a get whose wait ended without what it waited for
+    /// (`Resource::stopped`): `Closed` once the pool is closed, else the
+    /// error of the phase it was in.
+    fn stopped(&self, cancelled: ErrorKind) -> ErrorKind {
+        if self.closed {
+            ErrorKind::Closed
+        } else {
+            cancelled
+        }
     }
 
     fn acquire_capacity(&mut self, task: usize) -> Step {
         let own = self.tasks[task].resource;
+        if self.closed {
+            self.unhold(own, false);
+            return Step::Failed(ErrorKind::Closed);
+        }
         // Not a waiter yet: any waiter is another get.
         let others_wait = !self.queue.is_empty();
         if self.take_free_charge_or_victim(own, others_wait) {
@@ -1198,6 +1338,8 @@ impl Model {
             self.unhold(own, false);
             return Step::Failed(ErrorKind::ResourceLimitExceeded);
         }
+        // That poll of the cancel future polled `closed()` too.
+        self.tasks[task].listens_for_close = true;
         let ticket = self.join();
         self.wait_for_capacity(task, ticket, true)
     }
@@ -1209,6 +1351,13 @@ impl Model {
     /// never due, with `ZERO` always.
     fn wait_for_capacity(&mut self, task: usize, ticket: u64, mut look: bool) -> Step {
         loop {
+            if self.phase(ticket) == WaitPhase::Closed {
+                // Its look (at once, or after `woken` said so; `woken` is
+                // polled before the cancel) finds the close, and it leaves.
+                self.queue.remove(self.waiter(ticket));
+                self.unhold(self.tasks[task].resource, false);
+                return Step::Failed(ErrorKind::Closed);
+            }
             if look && self.look(task, ticket) {
                 return self.allocate(task);
             }
@@ -1228,6 +1377,7 @@ impl Model {
                     continue;
                 }
                 WaitPhase::Waiting => {}
+                WaitPhase::Closed => unreachable!("a closed waiter leaves at the top"),
             }
             if self.cancel_is_ready(task) {
                 self.leave_unserved(ticket);
@@ -1259,6 +1409,7 @@ impl Model {
         }
         let serial = self.released.len();
         self.released.push(false);
+        self.totals.allocations += 1;
         self.resources[index].phase = Phase::Allocated { serial };
         Step::Got(serial)
     }
@@ -1290,6 +1441,7 @@ impl Model {
     // Operations on tasks.
 
     fn poll(&mut self, task: usize) -> Observed {
+        self.tasks[task].woken_by_close = false;
         let step = match self.tasks[task].state {
             TaskState::WaitHold { listener } => self.wait_for_hold(task, listener),
             TaskState::WaitOwnRelease => self.wait_for_own_release(task),
@@ -1313,7 +1465,7 @@ impl Model {
     }
 
     fn release_task(&mut self, task: usize) -> Observed {
-        let ok = self.release_held(self.tasks[task].resource);
+        let ok = self.release_held(self.tasks[task].resource, Why::Released);
         self.end(task);
         Observed::Ended(End::Released { ok })
     }
@@ -1336,11 +1488,66 @@ impl Model {
         self.end(task);
     }
 
+    /// `Pool::close` (`PoolInner::close`). Every capacity waiter is told so
+    /// (`WaitQueue::close`: Closed, woken) and what was granted to them comes
+    /// back, in ticket order: a granted item is released (counted as the
+    /// hand-off it was, at its put) and each charge returned; the `closing`
+    /// event wakes every get whose `closed()` listens; then the idle items
+    /// are shed, least recently used first, each charge returned. A second
+    /// close finds nothing granted, idle or listening: nothing happens.
+    fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let resources = &self.resources;
+        for task in &mut self.tasks {
+            let resource = &resources[task.resource];
+            task.at_close = match task.state {
+                TaskState::WaitHold { .. } => Some(AtClose::Waiting {
+                    handed_item: resource.handoff
+                        && matches!(resource.phase, Phase::Allocated { .. }),
+                }),
+                TaskState::WaitOwnRelease | TaskState::WaitCapacity { .. } => {
+                    Some(AtClose::Waiting { handed_item: false })
+                }
+                TaskState::Allocating { .. } => Some(AtClose::Allocating),
+                TaskState::Holding { .. } => None,
+            };
+            // A holder's get has returned: its `closed()` is gone.
+            if task.listens_for_close && task.at_close.is_some() {
+                task.woken_by_close = true;
+            }
+        }
+        let mut offers = Vec::new();
+        for waiter in &mut self.queue {
+            if let WaitPhase::Granted(offer) = waiter.phase {
+                offers.push(offer);
+            }
+            waiter.phase = WaitPhase::Closed;
+        }
+        for offer in offers {
+            if let Offer::Item { resource } = offer {
+                self.release_handed_over(resource);
+            }
+            self.return_charge();
+        }
+        while let Some(index) = self.claim_least_recently_used() {
+            self.totals.shed += 1;
+            let serial = self.resources[index].serial();
+            // Its error goes nowhere.
+            self.release(index, serial);
+            self.resources[index].phase = Phase::Unallocated;
+            self.return_charge();
+        }
+    }
+
     fn schedule_release(&mut self, index: usize) -> bool {
         let resource = &mut self.resources[index];
         if resource.is_idle() {
             resource.release_on_put = false;
             let serial = resource.serial();
+            self.totals.released += 1;
             let ok = self.release(index, serial);
             self.resources[index].phase = Phase::Unallocated;
             self.free_charge();
@@ -1360,6 +1567,9 @@ impl Model {
     /// Whether the task's wakeup must have come.
     fn expects_wakeup(&self, task: usize) -> bool {
         let task = &self.tasks[task];
+        if task.woken_by_close {
+            return true;
+        }
         match task.state {
             TaskState::WaitHold { listener } => self.resources[task.resource]
                 .hold_listeners
@@ -1403,6 +1613,7 @@ impl Run {
                 control,
                 handles: Vec::new(),
                 tasks: Vec::new(),
+                drained: None,
             },
             model: Model::new(max, handoff),
             log: Vec::new(),
@@ -1433,6 +1644,8 @@ impl Run {
         if self.apply_op(op) {
             self.check_releases(op, &before);
             self.check();
+            self.check_close();
+            self.check_drained();
         }
     }
 
@@ -1484,10 +1697,21 @@ impl Run {
                 }
                 self.log.push(format!("start t{tasks}: {kind:?} of r{r}"));
                 let was_idle = self.model.resources[r].is_idle();
+                let closed = self.model.closed;
                 let actual = self.actual.start(r, kind);
                 let model = self.model.start(r, kind);
                 self.log.push(format!("  -> {model:?}"));
                 self.expect("start", actual, model);
+                // SPEC: once the pool is closed, every get fails with
+                // `Closed` (try_get and get_or_cancel too).
+                if closed {
+                    assert_eq!(
+                        actual,
+                        Observed::Ended(End::Failed(ErrorKind::Closed)),
+                        "a get of a closed pool\n{}",
+                        self.history()
+                    );
+                }
                 // SPEC: a get of an allocated idle resource succeeds at once.
                 if was_idle {
                     assert!(
@@ -1511,10 +1735,16 @@ impl Run {
                 let Some(t) = task(i) else { return false };
                 self.log
                     .push(format!("poll t{t} ({:?})", self.model.tasks[t].state));
+                let at_close = self.model.tasks[t].at_close;
+                let gate = match self.model.tasks[t].state {
+                    TaskState::Allocating { gate } => gate,
+                    _ => None,
+                };
                 let actual = self.actual.poll(t);
                 let model = self.model.poll(t);
                 self.log.push(format!("  -> {model:?}"));
                 self.expect("poll", actual, model);
+                self.check_end_after_close(at_close, gate, actual);
                 // SPEC: once its cancel future is complete, a get_or_cancel fails
                 // rather than wait (it may still be inside `allocate`). A
                 // notified waiter that yields is not waiting: it woke itself
@@ -1611,20 +1841,63 @@ impl Run {
                 self.actual.control.lock().fail_next_release[r] = true;
                 self.model.resources[r].fail_next_release = true;
             }
+            Op::Close => {
+                self.log.push("close".to_string());
+                self.actual.pool.close();
+                self.model.close();
+            }
         }
         true
+    }
+
+    /// SPEC: a get waiting (for the hold or for capacity) when the pool was
+    /// closed fails with `Closed`; an `allocate` in flight then finishes and
+    /// its guard is returned. `at_close`: where the polled task stood at the
+    /// close; `gate`: what its pending `allocate` was told to return.
+    ///
+    /// One exception, which `src/` has and the model follows: a hold waiter
+    /// to which a put handed the hold with the item before the close (it was
+    /// not polled since) takes the item (`Resource::acquire` returns the
+    /// guard of a handed-over hold without looking at the close).
+    fn check_end_after_close(
+        &self,
+        at_close: Option<AtClose>,
+        gate: Option<bool>,
+        actual: Observed,
+    ) {
+        let ended = !matches!(actual, Observed::Pending);
+        match at_close {
+            Some(AtClose::Waiting { handed_item }) if ended => {
+                let closed = actual == Observed::Ended(End::Failed(ErrorKind::Closed));
+                assert!(
+                    closed || (handed_item && matches!(actual, Observed::Got { .. })),
+                    "SPEC: a get waiting at the close ended with {actual:?}\n{}",
+                    self.history()
+                );
+            }
+            Some(AtClose::Allocating) if gate == Some(true) => {
+                assert!(
+                    matches!(actual, Observed::Got { .. }),
+                    "SPEC: the allocate in flight at the close returned no guard: {actual:?}\n{}",
+                    self.history()
+                );
+            }
+            _ => {}
+        }
     }
 
     /// SPEC: an item is released only for a reason SPEC.md names: a release
     /// the caller asked for (`Guard::release`, `schedule_release` of an idle
     /// item, a put after `schedule_release`), the last handle dropped, an
-    /// eviction (one idle item, for a get of another resource), or, with
-    /// `handoff_after(ZERO)`, a hand-over (the waiter the item was granted to
-    /// releases it). So a put releases its item only if a release was
-    /// scheduled (with `handoff_after(MAX)` it never hands it over either),
-    /// and it hands its item over exactly when a get waits in the queue and
-    /// is not yet granted: never for a `try_get` or a get whose cancel was
-    /// complete, which do not join.
+    /// eviction (one idle item, for a get of another resource), with
+    /// `handoff_after(ZERO)` a hand-over (the waiter the item was granted to
+    /// releases it, or the close takes it back), or the close (it sheds the
+    /// idle items, and every later put sheds its own). So, until the close, a
+    /// put releases its item only if a release was scheduled (with
+    /// `handoff_after(MAX)` it never hands it over either), and it hands its
+    /// item over exactly when a get waits in the queue and is not yet
+    /// granted: never for a `try_get` or a get whose cancel was complete,
+    /// which do not join.
     fn check_releases(&mut self, op: Op, before: &Before) {
         let resources = before.idle.len();
         // The task the operation acted on: (resource, state before; `None`
@@ -1661,6 +1934,17 @@ impl Run {
                         if by_acted && before.armed[k] =>
                     {
                         "a put after schedule_release"
+                    }
+                    (Op::Close, _) if before.idle[k] => "shed by the close",
+                    (Op::Close, _) if before.handed_over[k] => {
+                        "a hand-over the close took back from the waiter it was granted to"
+                    }
+                    // A hold waiter that leaves as the last one takes an
+                    // orphaned hold and puts it too.
+                    (Op::Put(_) | Op::DropTask(_) | Op::Poll(_), _)
+                        if by_acted && before.closed && before.in_use[k] =>
+                    {
+                        "a put of a closed pool sheds its item"
                     }
                     (Op::Start { .. } | Op::Poll(_), Some((r, _))) if r != k && before.idle[k] => {
                         evictions += 1;
@@ -1774,6 +2058,97 @@ impl Run {
         self.check_liveness(&stats);
     }
 
+    /// The close, on what the crate shows: `is_closed()`; SPEC: no item idle
+    /// in a closed pool (the close shed them, and each put since shed its
+    /// own), and every get still waiting was woken (to fail with `Closed`).
+    /// And the totals equal the model's: why each item left (`shed` for the
+    /// close), and `allocations == evictions + handoffs + released + shed`
+    /// plus the items allocated now.
+    fn check_close(&self) {
+        let stats = self.actual.pool.stats();
+        assert_eq!(self.actual.pool.is_closed(), self.model.closed);
+        if self.model.closed {
+            assert_eq!(
+                stats.idle,
+                0,
+                "SPEC: an item idle in a closed pool\n{}",
+                self.history()
+            );
+            for t in 0..self.actual.tasks.len() {
+                if self.model.waits(t) {
+                    assert!(
+                        self.actual.was_woken(t),
+                        "SPEC: t{t} waits in a closed pool, not woken ({:?})\n{}",
+                        self.model.tasks[t].state,
+                        self.history()
+                    );
+                }
+            }
+        }
+        let totals = stats.totals;
+        let actual = ModelTotals {
+            allocations: totals.allocations,
+            evictions: totals.evictions,
+            handoffs: totals.handoffs,
+            released: totals.released,
+            shed: totals.shed,
+        };
+        assert_eq!(actual, self.model.totals, "totals\n{}", self.history());
+        let allocated = self
+            .model
+            .resources
+            .iter()
+            .filter(|r| matches!(r.phase, Phase::Allocated { .. }))
+            .count() as u64;
+        assert_eq!(
+            totals.allocations,
+            totals.evictions + totals.handoffs + totals.released + totals.shed + allocated,
+            "an item left without a reason counted in the totals\n{}",
+            self.history()
+        );
+        // `waiting`: the gets waiting for a hold (or for their own release)
+        // and the wait queue, closed waiters included until they look.
+        let resource_waiters = self
+            .model
+            .tasks
+            .iter()
+            .filter(|task| {
+                matches!(
+                    task.state,
+                    TaskState::WaitHold { .. } | TaskState::WaitOwnRelease
+                )
+            })
+            .count();
+        assert_eq!(
+            stats.waiting,
+            resource_waiters + self.model.queue.len(),
+            "stats().waiting\n{}",
+            self.history()
+        );
+    }
+
+    /// `drained()` resolves exactly when no charge is taken (no item in use,
+    /// idle, allocating or releasing, and none granted), and one pending
+    /// before is woken then (the charge freed last notifies it).
+    fn check_drained(&mut self) {
+        let existed = self.actual.drained.is_some();
+        let (ready, woken) = self.actual.poll_drained();
+        assert_eq!(
+            ready,
+            self.model.used == 0,
+            "drained() with {} charges taken\n{}",
+            self.model.used,
+            self.history()
+        );
+        if ready && existed {
+            assert!(
+                woken,
+                "the last charge freed did not wake drained()\n{}",
+                self.history()
+            );
+        }
+    }
+
     /// The wait queue against the tasks and the charges: every waiter is a
     /// task waiting for capacity (never a `try_get`), every grant belongs to a
     /// waiter, every handed-over item is granted to exactly one, and the
@@ -1829,7 +2204,7 @@ impl Run {
             match waiter.phase {
                 WaitPhase::Granted(Offer::Charge) => charge_grants += 1,
                 WaitPhase::Granted(Offer::Item { resource }) => item_grants.push(resource),
-                WaitPhase::Waiting | WaitPhase::Notified => {}
+                WaitPhase::Waiting | WaitPhase::Notified | WaitPhase::Closed => {}
             }
         }
         let mut handed_over: Vec<usize> = (0..model.resources.len())
@@ -1914,7 +2289,10 @@ impl Run {
     }
 
     /// Drops every task, then every handle, checking as it goes; then nothing
-    /// may be left allocated, and all `max` charges must be free again.
+    /// may be left allocated, and all `max` charges must be free again (a
+    /// closed pool must refuse them all with `Closed`). Then the pool is
+    /// closed, if it was not: `drained()` resolves at once, and the totals
+    /// account for every item.
     fn finish(mut self) {
         while !self.model.tasks.is_empty() {
             self.apply(Op::DropTask(0));
@@ -1951,6 +2329,42 @@ impl Run {
                 })
             })
             .collect();
+        if self.model.closed {
+            for resource in &fresh {
+                let refused = poll_once(resource.try_get());
+                assert!(
+                    matches!(refused, Some(Err(Error::Closed))),
+                    "SPEC: a get of a closed pool: {:?}",
+                    refused.map(|result| result.err())
+                );
+            }
+            assert!(self.actual.control.lock().released.len() == self.model.released.len());
+        } else {
+            self.all_charges_free(&fresh);
+        }
+        drop(fresh);
+        assert_eq!(
+            self.actual.control.lock().live,
+            0,
+            "the fresh items were not released"
+        );
+        self.actual.pool.close();
+        assert!(
+            poll_once(self.actual.pool.drained()).is_some(),
+            "drained() with nothing live"
+        );
+        let totals = self.actual.pool.stats().totals;
+        assert_eq!(
+            totals.allocations,
+            totals.evictions + totals.handoffs + totals.released + totals.shed,
+            "{totals:?}"
+        );
+    }
+
+    /// Every charge came back: `max` fresh resources can all be held at
+    /// once, and no more.
+    fn all_charges_free(&self, fresh: &[Resource<Manager>]) {
+        let max = self.model.max;
         let guards: Vec<_> = fresh[..max]
             .iter()
             .map(|resource| match poll_once(resource.try_get()) {
@@ -1965,12 +2379,6 @@ impl Run {
         );
         drop(over);
         drop(guards);
-        drop(fresh);
-        assert_eq!(
-            self.actual.control.lock().live,
-            0,
-            "the fresh items were not released"
-        );
     }
 }
 
@@ -1978,11 +2386,15 @@ impl Run {
 struct Before {
     /// Per allocation serial: whether it was released.
     released: Vec<bool>,
-    /// Per resource: alive, idle, release scheduled, item handed over.
+    /// Per resource: alive, idle, in use (held with its item), release
+    /// scheduled, item handed over.
     alive: Vec<bool>,
     idle: Vec<bool>,
+    in_use: Vec<bool>,
     armed: Vec<bool>,
     handed_over: Vec<bool>,
+    /// The pool was closed.
+    closed: bool,
     /// Per task: its resource and state.
     tasks: Vec<(usize, TaskState)>,
     /// `stats().releasing`.
@@ -1998,6 +2410,11 @@ impl Before {
             released: run.actual.control.lock().released.clone(),
             alive: resources.iter().map(|r| r.alive).collect(),
             idle: resources.iter().map(|r| r.is_idle()).collect(),
+            in_use: resources
+                .iter()
+                .map(|r| r.held && matches!(r.phase, Phase::Allocated { .. }))
+                .collect(),
+            closed: run.model.closed,
             armed: resources.iter().map(|r| r.release_on_put).collect(),
             handed_over: resources
                 .iter()

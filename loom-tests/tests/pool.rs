@@ -15,7 +15,13 @@
 //! - `release` is called exactly once per item `allocate` returned (checked at
 //!   each release, and for every item once the resources are dropped);
 //! - every `stats()` describes a state that could exist (checked where a model
-//!   reads it while other threads run).
+//!   reads it while other threads run);
+//! - `close` (the models named `close_...`): a get that starts after it
+//!   returned fails with `Closed`, a get waiting then fails with `Closed` (or
+//!   got what it waited for first), none stays pending; no item stays idle in
+//!   a closed pool, every item is released exactly once, `drained()`
+//!   resolves once every guard was put, and the totals account for every
+//!   item (`allocations == evictions + handoffs + released + shed`).
 //!
 //! Each pool is built with one of the two settings of `handoff_after` that
 //! need no clock (any other reads the time, which would make a model
@@ -305,9 +311,9 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
 }
 
 /// The items allocated now, by the totals: those `allocate` returned, less
-/// those evicted, handed over and released by the caller.
+/// those evicted, handed over, released by the caller and shed by a close.
 fn allocated_by(totals: Totals) -> u64 {
-    totals.allocations - totals.evictions - totals.handoffs - totals.released
+    totals.allocations - totals.evictions - totals.handoffs - totals.released - totals.shed
 }
 
 /// Checks that `stats` could describe its pool: no count above `max`, and at
@@ -318,6 +324,116 @@ fn assert_possible(stats: Stats) {
         "more items than max: {stats:?}"
     );
     assert!(stats.allocating <= stats.in_use, "{stats:?}");
+}
+
+/// Gets `resource`, uses the item and puts it, unless the pool was closed
+/// first: then the get fails with `Closed` (never with another error, and
+/// never stays pending). Returns whether it got the item.
+fn get_use_put_unless_closed(resource: &Resource<Counting>) -> bool {
+    match block_on(resource.get()) {
+        Ok(guard) => {
+            drop(Held::new(guard));
+            true
+        }
+        Err(Error::Closed) => false,
+        Err(error) => panic!("a get of a closing pool failed with {error}"),
+    }
+}
+
+/// Like `pending_get`, for a pool that may be closed before the get is
+/// served: the future completes with whether it got the item (else it
+/// failed with `Closed`).
+fn pending_get_unless_closed(
+    resource: &Resource<Counting>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
+    let resource = resource.clone();
+    let mut get = Box::pin(async move {
+        match resource.get().await {
+            Ok(guard) => {
+                drop(Held::new(guard));
+                true
+            }
+            Err(Error::Closed) => false,
+            Err(error) => panic!("a get of a closing pool failed with {error}"),
+        }
+    });
+    assert!(
+        block_on(poll_once(get.as_mut())).is_none(),
+        "a get took a charge held by a guard"
+    );
+    get
+}
+
+/// Checks a closed pool once every thread has joined and every guard was
+/// put: `drained()` resolves, no item is live or idle (the close shed the
+/// idle ones, and each put after it shed its own), every item was released
+/// exactly once, nothing is counted anywhere, and the totals account for
+/// every item (`allocations == evictions + handoffs + released + shed`). Then
+/// every get fails with `Closed` and allocates nothing.
+fn assert_closed_and_drained(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tracker) {
+    assert!(pool.is_closed());
+    block_on(pool.drained());
+    let stats = pool.stats();
+    assert_eq!(
+        (
+            stats.in_use,
+            stats.idle,
+            stats.allocating,
+            stats.releasing,
+            stats.waiting
+        ),
+        (0, 0, 0, 0, 0),
+        "a closed pool not drained: {stats:?}"
+    );
+    assert_eq!(tracker.live(), 0, "an item outlived the close: {stats:?}");
+    assert!(
+        resources.iter().all(|r| !r.is_allocated()),
+        "an item stayed in a closed pool"
+    );
+    let allocations = {
+        let released = tracker.released.lock().unwrap();
+        assert!(
+            released.iter().all(|&done| done),
+            "items never released: {released:?}"
+        );
+        released.len() as u64
+    };
+    let totals = stats.totals;
+    assert_eq!(totals.allocations, allocations, "{totals:?}");
+    assert_eq!(
+        allocated_by(totals),
+        0,
+        "an item not accounted for: {totals:?}"
+    );
+    for resource in &resources {
+        assert!(matches!(block_on(resource.try_get()), Err(Error::Closed)));
+        assert!(matches!(block_on(resource.get()), Err(Error::Closed)));
+    }
+    assert_eq!(
+        tracker.released.lock().unwrap().len() as u64,
+        allocations,
+        "a get after the close allocated"
+    );
+    drop(resources);
+    drop(pool);
+    assert_eq!(tracker.live(), 0);
+}
+
+/// Closes `pool` on another thread, which then gets `resource`: a get that
+/// starts after `close` returned must fail with `Closed`, even if the
+/// resource's item is idle for an instant (a put that read the word before
+/// the close makes it idle after the close's shed, and sheds it again).
+fn close_on_another_thread(pool: &Pool, resource: &Resource<Counting>) -> thread::JoinHandle<()> {
+    let pool = pool.clone();
+    let resource = resource.clone();
+    thread::spawn(move || {
+        pool.close();
+        let after = block_on(resource.get()).map(|_| ());
+        assert!(
+            matches!(after, Err(Error::Closed)),
+            "a get after the close: {after:?}"
+        );
+    })
 }
 
 /// Runs `model` under loom once for each of `modes`, with at most
@@ -805,5 +921,158 @@ fn stats_read_while_an_item_is_evicted_allocated_and_released() {
         assert_possible(pool.stats());
         other.join().unwrap();
         assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// `close` races a get of an idle resource (the fast path) and a get of
+/// another that allocates with a free charge (max 2, A idle, B not
+/// allocated). Each get either succeeds, and then its put sheds the item if
+/// the pool is closed by then, or fails with `Closed`; none is left pending.
+/// A's idle item is released once: by the close's shed, by A's put after
+/// the close, or by the fast path that took it after the close (which puts
+/// it back, and the put sheds it).
+#[test]
+fn close_races_a_get_of_an_idle_item_and_a_get_that_allocates() {
+    check(3, EITHER, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 2, mode);
+        get_use_put(&resources[0]);
+        let closer = close_on_another_thread(&pool, &resources[0]);
+        let b = {
+            let b = resources[1].clone();
+            thread::spawn(move || get_use_put_unless_closed(&b))
+        };
+        let a_got = get_use_put_unless_closed(&resources[0]);
+        let b_got = b.join().unwrap();
+        closer.join().unwrap();
+        let allocations = tracker.released.lock().unwrap().len();
+        // A's get never allocates: it takes its idle item, or the close shed
+        // that item and the get fails (its take_idle saw the close, or its
+        // slow path did, having waited for the shed's release to return).
+        assert_eq!(
+            allocations,
+            1 + usize::from(b_got),
+            "B allocated without returning its guard, or A allocated again"
+        );
+        let _ = a_got;
+        assert_closed_and_drained(pool, resources, &tracker);
+    });
+}
+
+/// `close` races a put (max 1, A held): the item is released exactly once,
+/// by the close's shed (the put came first and left it idle) or by the put
+/// (it saw the close, or it made the item idle after the close's shed and
+/// sheds again from `push_idle`); never left idle. `kept_entry`: A's guard
+/// is of an idle item got again, so its idle-set entry is still there (the
+/// close's shed finds A held and drops the entry, or finds it idle after the
+/// put and claims it); else its guard is of a fresh item and the put adds
+/// the entry.
+fn close_races_a_put(kept_entry: bool) {
+    check(4, EITHER, move |mode| {
+        let (pool, resources, tracker) = pool_with(1, 1, mode);
+        if kept_entry {
+            get_use_put(&resources[0]);
+        }
+        let held = Held::new(block_on(resources[0].get()).unwrap());
+        let closer = close_on_another_thread(&pool, &resources[0]);
+        drop(held);
+        closer.join().unwrap();
+        assert!(
+            !resources[0].is_allocated(),
+            "the put left its item in the closed pool"
+        );
+        assert!(tracker.released(0));
+        assert_eq!(pool.stats().totals.shed, 1);
+        assert_closed_and_drained(pool, resources, &tracker);
+    });
+}
+
+#[test]
+fn close_races_the_put_of_a_fresh_item() {
+    close_races_a_put(false);
+}
+
+#[test]
+fn close_races_a_put_that_keeps_its_idle_entry() {
+    close_races_a_put(true);
+}
+
+/// `close` races an eviction: A idle (max 1), B's get on another thread
+/// evicts it, unless the close's shed took A first; then B fails with
+/// `Closed`, or, if it saw no close yet, takes the charge the shed freed
+/// (or waits for it, and the close fails it). A's item is released once,
+/// by B (an eviction) or by the close (shed); if B got an item, its put
+/// sheds it (or the close does, if B put it first).
+#[test]
+fn close_races_an_eviction() {
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        get_use_put(&resources[0]);
+        let evictor = {
+            let b = resources[1].clone();
+            thread::spawn(move || get_use_put_unless_closed(&b))
+        };
+        pool.close();
+        assert!(matches!(block_on(resources[0].get()), Err(Error::Closed)));
+        let b_got = evictor.join().unwrap();
+        let allocations = tracker.released.lock().unwrap().len();
+        assert_eq!(allocations, 1 + usize::from(b_got));
+        let totals = pool.stats().totals;
+        assert_eq!(
+            totals.evictions + totals.shed,
+            1 + u64::from(b_got),
+            "{totals:?}"
+        );
+        assert_closed_and_drained(pool, resources, &tracker);
+    });
+}
+
+/// `close` races a put that serves two waiting gets: A held (max 1), A's
+/// second get waits for the hold, B's get for capacity; A's put and the
+/// close race, and each get is served on its own thread. Always: the put
+/// grants A's item to B (the close then takes the grant back and releases
+/// the item, counted as the hand-off, and B fails with `Closed`; or B took
+/// it first, allocates and its put sheds) and passes the hold without the
+/// item to A's get, which then fails with `Closed` (or waits behind B and is
+/// served by B's put, before the close). Never: the put passes the hold with
+/// the item to A's get. Neither get is left pending, and every item is
+/// released once.
+#[test]
+fn close_races_a_put_serving_a_capacity_waiter_and_a_hold_waiter() {
+    // Bound 2: three threads, and at 3 it takes minutes.
+    check(2, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let held = Held::new(block_on(resources[0].get()).unwrap());
+        let a_again = pending_get_unless_closed(&resources[0]);
+        let b = pending_get_unless_closed(&resources[1]);
+        let closer = close_on_another_thread(&pool, &resources[1]);
+        let b = thread::spawn(move || block_on(b));
+        drop(held);
+        block_on(a_again);
+        b.join().unwrap();
+        closer.join().unwrap();
+        assert_closed_and_drained(pool, resources, &tracker);
+    });
+}
+
+/// `close` fails the gets that wait, for the hold and for capacity, while
+/// the guard they wait for stays out: A held (max 1), A's second get waits
+/// for the hold and B's get for capacity, both then polled on another
+/// thread, which must see both fail with `Closed` before A's put (else
+/// loom reports a deadlock: the close did not wake them). A's put then
+/// sheds its item.
+#[test]
+fn close_fails_the_gets_waiting_for_the_hold_and_for_capacity() {
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(1, 2, mode);
+        let held = Held::new(block_on(resources[0].get()).unwrap());
+        let a_again = pending_get_unless_closed(&resources[0]);
+        let b = pending_get_unless_closed(&resources[1]);
+        let waiters = thread::spawn(move || (block_on(a_again), block_on(b)));
+        pool.close();
+        assert_eq!(waiters.join().unwrap(), (false, false), "a waiting get got");
+        assert_eq!(pool.stats().waiting, 0);
+        drop(held);
+        assert_eq!(pool.stats().totals.shed, 1);
+        assert_closed_and_drained(pool, resources, &tracker);
     });
 }
