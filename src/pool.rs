@@ -69,6 +69,7 @@ use core::future::Future;
 use core::pin::{pin, Pin};
 use core::task::Poll;
 use core::time::Duration;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, PoisonError, Weak};
 use std::time::Instant;
 
@@ -232,8 +233,9 @@ impl Pool {
     ///
     /// # Panics
     ///
-    /// If the `release` of an idle item panics (the charge is freed first;
-    /// the other idle items stay idle until the next `close`).
+    /// If the `release` of an item it releases panics: once every other item
+    /// it had to release is released too (each charge is freed either way),
+    /// with the first such panic.
     ///
     /// # Examples
     ///
@@ -278,8 +280,8 @@ impl Pool {
     /// # Panics
     ///
     /// If `max` is zero, or above 2,097,151 (see [`PoolBuilder::build`]); or
-    /// if the `release` of an idle item it sheds panics (the charge is freed
-    /// first).
+    /// if the `release` of an idle item it sheds panics: once the others are
+    /// shed too (each charge is freed either way), with the first such panic.
     ///
     /// # Examples
     ///
@@ -469,27 +471,48 @@ impl PoolInner {
         let granted = queue.close();
         self.queue_changed(&queue);
         drop(queue);
+        // The shed below reads the idle set after CLOSED is stored; a put
+        // that adds an entry after that reads CLOSED (see `push_idle`).
+        fence(Ordering::SeqCst);
         self.closing.notify(usize::MAX);
+        // The failed waiters' grants come back. A panicking `release` of one
+        // of the items must not strand the others: each is released, the
+        // first panic is kept, and it goes on once the pool is whole.
+        let mut panic = None;
         for offer in granted {
-            if let Offer::Item(item) = offer {
-                // Counted as a hand-off at its put. If `release` panics, the
-                // charge is freed as it unwinds.
-                item.release_claimed();
+            match offer {
+                Offer::Charge => self.return_charge(),
+                // Counted as a hand-off at its put.
+                Offer::Item(item) => {
+                    let released = catch_unwind(AssertUnwindSafe(|| item.release_claimed()));
+                    match released {
+                        Ok(()) => self.return_charge(),
+                        // The charge was freed as the release unwound.
+                        Err(payload) => {
+                            panic.get_or_insert(payload);
+                        }
+                    }
+                }
             }
-            self.return_charge();
         }
-        self.shed_idle();
+        // Sheds every idle item even if a release panics, then goes on
+        // with the first panic (this one's, or the shed's).
+        let shed = catch_unwind(AssertUnwindSafe(|| self.shed_idle()));
+        if let Some(payload) = panic.or(shed.err()) {
+            resume_unwind(payload);
+        }
     }
 
-    /// Releases every idle item, least recently used first, one at a time
-    /// (a panicking `release` leaves the others idle, and the pool whole).
+    /// Releases every idle item, least recently used first.
     fn shed_idle(&self) {
         self.shed_while(|| true);
     }
 
     /// Releases idle items, least recently used first, one at a time, while
-    /// `more` says so (asked before each).
+    /// `more` says so (asked before each). A panicking `release` does not
+    /// stop it: the first panic goes on once it is done.
     fn shed_while(&self, more: impl Fn() -> bool) {
+        let mut panic = None;
         let others_wait = || true;
         while more() {
             let (victim, retired) = self
@@ -497,10 +520,21 @@ impl PoolInner {
                 .take_least_recently_used(&NoQueueAhead, &others_wait);
             let Some(victim) = victim else { break };
             self.tallies.count(Tally::Shed);
-            // If `release` panics, the charge is freed as it unwinds.
-            victim.release_claimed();
-            self.return_charge();
-            drop(retired);
+            let released = catch_unwind(AssertUnwindSafe(|| victim.release_claimed()));
+            match released {
+                Ok(()) => self.return_charge(),
+                // The charge was freed as the release unwound.
+                Err(payload) => {
+                    panic.get_or_insert(payload);
+                }
+            }
+            // Handles whose drop may release their own idle item.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(retired))) {
+                panic.get_or_insert(payload);
+            }
+        }
+        if let Some(payload) = panic {
+            resume_unwind(payload);
         }
     }
 

@@ -552,8 +552,16 @@ impl<M: AllocateRelease> Resource<M> {
             // An idle item, or the previous holder handed its item over with
             // the hold.
             Hold::Taken { idle: true } | Hold::HandedOver { allocated: true } => {
+                let guard = Guard::new(self);
+                if pool.is_closed() {
+                    // The hold came with its item, from a put before the
+                    // close: the get still fails, and this put sheds it.
+                    drop(guard);
+                    record.closed();
+                    return Err(Error::Closed);
+                }
                 record.served();
-                Ok(Guard::new(self))
+                Ok(guard)
             }
             _ => self.acquire_cold(cancel, &mut record).await,
         }

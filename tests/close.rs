@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use common::{bounded, pool_of_max, Counting, Poller, Runner, SlowToAllocate, Tracker, LIMIT};
+use common::{
+    bounded, pool_of_max, Counting, PanicOnRelease, Poller, ReleasePanic, Runner, SlowToAllocate,
+    Tracker, LIMIT, RELEASE_PANIC,
+};
 use futures_lite::future::block_on;
 use resourcepool::{Error, Pool};
 
@@ -126,6 +129,59 @@ fn a_get_waiting_for_the_hold_fails_with_closed() {
         ));
         assert_eq!(pool.stats().waiting, 0);
         drop(guard);
+        assert_drained(&pool, &tracker);
+    });
+}
+
+#[test]
+fn a_get_handed_the_hold_with_its_item_before_the_close_still_fails_with_closed() {
+    bounded(LIMIT, || {
+        let (pool, tracker, [a]) = pool_of_max(1, Counting::new);
+        let guard = block_on(a.get()).unwrap();
+        let poller = Poller::new();
+        let mut waiting = pin!(a.get());
+        assert!(poller.poll(waiting.as_mut()).is_pending());
+        drop(guard); // the hold, with the item, goes to the waiting get
+        pool.close();
+        assert!(matches!(
+            poller.poll(waiting.as_mut()),
+            Poll::Ready(Err(Error::Closed))
+        ));
+        assert_eq!(tracker.releases(), 1, "the item it was handed is not shed");
+        assert_eq!(pool.stats().waiting, 0);
+        assert_drained(&pool, &tracker);
+    });
+}
+
+#[test]
+fn a_panicking_release_in_the_close_leaves_no_grant_or_idle_item_behind() {
+    bounded(LIMIT, || {
+        let panics = ReleasePanic::new();
+        let pool = Pool::builder(3).handoff_after(Duration::ZERO).build();
+        let tracker = Tracker::new(3);
+        let manager = PanicOnRelease::sharing(&panics);
+        let [a, b, c, d, e] = [0, 1, 2, 3, 4].map(|key| pool.create(manager(key, &tracker)));
+        let (held_a, held_b) = (block_on(a.get()).unwrap(), block_on(b.get()).unwrap());
+        let held_e = block_on(e.get()).unwrap();
+        let (c_poller, d_poller) = (Poller::new(), Poller::new());
+        let mut c_get = pin!(c.get());
+        let mut d_get = pin!(d.get());
+        assert!(c_poller.poll(c_get.as_mut()).is_pending());
+        assert!(d_poller.poll(d_get.as_mut()).is_pending());
+        drop(held_a); // handed to c's get
+        drop(held_b); // handed to d's get
+        drop(held_e); // nobody left to hand it to: idle
+        assert!(e.is_allocated());
+        panics.next();
+        let closed = std::panic::catch_unwind(|| pool.close());
+        let payload = closed.expect_err("the release's panic goes on");
+        let message = payload.downcast_ref::<String>().map(String::as_str);
+        assert_eq!(message, Some(RELEASE_PANIC));
+        assert_eq!(tracker.releases(), 3, "the close stopped at the panic");
+        assert!(!e.is_allocated(), "the idle item was not shed");
+        for (poller, get) in [(&c_poller, c_get.as_mut()), (&d_poller, d_get.as_mut())] {
+            assert!(matches!(poller.poll(get), Poll::Ready(Err(Error::Closed))));
+        }
         assert_drained(&pool, &tracker);
     });
 }

@@ -765,10 +765,8 @@ struct ModelTask {
 /// Where a get in flight stood at the close (for the SPEC checks of its end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AtClose {
-    /// Waiting for the hold or for capacity: it must fail with `Closed`, but
-    /// for `handed_item`: the hold came to it, with the item, from a put
-    /// before the close (`src/` then returns the item, see the README).
-    Waiting { handed_item: bool },
+    /// Waiting for the hold or for capacity: it must fail with `Closed`.
+    Waiting,
     /// Inside `allocate`: it finishes, and returns its guard if it succeeds.
     Allocating,
 }
@@ -1261,7 +1259,15 @@ impl Model {
 
     /// Phase 1 is done: the item came with the hold, or phases 2 and 3 follow.
     fn with_hold(&mut self, task: usize) -> Step {
-        match self.resources[self.tasks[task].resource].phase {
+        let index = self.tasks[task].resource;
+        match self.resources[index].phase {
+            // `Resource::acquire`: a hold that came with its item after the
+            // close (handed over by a put before it) still fails the get,
+            // and its guard's put sheds the item.
+            Phase::Allocated { .. } if self.closed => {
+                self.put(index);
+                Step::Failed(ErrorKind::Closed)
+            }
             Phase::Allocated { serial } => Step::Got(serial),
             _ => self.wait_for_own_release(task),
         }
@@ -1500,17 +1506,11 @@ impl Model {
             return;
         }
         self.closed = true;
-        let resources = &self.resources;
         for task in &mut self.tasks {
-            let resource = &resources[task.resource];
             task.at_close = match task.state {
-                TaskState::WaitHold { .. } => Some(AtClose::Waiting {
-                    handed_item: resource.handoff
-                        && matches!(resource.phase, Phase::Allocated { .. }),
-                }),
-                TaskState::WaitOwnRelease | TaskState::WaitCapacity { .. } => {
-                    Some(AtClose::Waiting { handed_item: false })
-                }
+                TaskState::WaitHold { .. }
+                | TaskState::WaitOwnRelease
+                | TaskState::WaitCapacity { .. } => Some(AtClose::Waiting),
                 TaskState::Allocating { .. } => Some(AtClose::Allocating),
                 TaskState::Holding { .. } => None,
             };
@@ -1854,11 +1854,6 @@ impl Run {
     /// closed fails with `Closed`; an `allocate` in flight then finishes and
     /// its guard is returned. `at_close`: where the polled task stood at the
     /// close; `gate`: what its pending `allocate` was told to return.
-    ///
-    /// One exception, which `src/` has and the model follows: a hold waiter
-    /// to which a put handed the hold with the item before the close (it was
-    /// not polled since) takes the item (`Resource::acquire` returns the
-    /// guard of a handed-over hold without looking at the close).
     fn check_end_after_close(
         &self,
         at_close: Option<AtClose>,
@@ -1867,10 +1862,10 @@ impl Run {
     ) {
         let ended = !matches!(actual, Observed::Pending);
         match at_close {
-            Some(AtClose::Waiting { handed_item }) if ended => {
+            Some(AtClose::Waiting) if ended => {
                 let closed = actual == Observed::Ended(End::Failed(ErrorKind::Closed));
                 assert!(
-                    closed || (handed_item && matches!(actual, Observed::Got { .. })),
+                    closed,
                     "SPEC: a get waiting at the close ended with {actual:?}\n{}",
                     self.history()
                 );
