@@ -268,6 +268,23 @@ fn refused_try_gets_count_as_cancelled_without_a_wait() {
     });
 }
 
+/// After one allocation and two gets that each waited at least `PAUSE` and
+/// gave up: the totals say exactly that, and nothing waits or is lost.
+fn assert_two_gets_waited_and_gave_up(pool: &Pool, tracker: &Tracker) {
+    let totals = totals(pool);
+    assert_eq!(
+        counts_of(totals),
+        expect(|t| {
+            t.allocations = 1;
+            t.waits = 2;
+            t.cancelled = 2;
+        })
+    );
+    assert!(totals.wait_time >= 2 * PAUSE, "{totals:?}");
+    assert_eq!(pool.stats().waiting, 0);
+    assert_quiescent(pool, tracker);
+}
+
 #[test]
 fn a_get_cancelled_while_it_waits_counts_a_wait_and_cancelled() {
     bounded(LIMIT, || {
@@ -295,18 +312,7 @@ fn a_get_cancelled_while_it_waits_counts_a_wait_and_cancelled() {
         ));
         drop(held);
 
-        let totals = totals(&pool);
-        assert_eq!(
-            counts_of(totals),
-            expect(|t| {
-                t.allocations = 1;
-                t.waits = 2;
-                t.cancelled = 2;
-            })
-        );
-        assert!(totals.wait_time >= 2 * PAUSE, "{totals:?}");
-        assert_eq!(pool.stats().waiting, 0);
-        assert_quiescent(&pool, &tracker);
+        assert_two_gets_waited_and_gave_up(&pool, &tracker);
     });
 }
 
@@ -322,18 +328,7 @@ fn a_waiting_get_that_is_dropped_counts_a_wait_and_cancelled() {
         }
         drop(held);
 
-        let totals = totals(&pool);
-        assert_eq!(
-            counts_of(totals),
-            expect(|t| {
-                t.allocations = 1;
-                t.waits = 2;
-                t.cancelled = 2;
-            })
-        );
-        assert!(totals.wait_time >= 2 * PAUSE, "{totals:?}");
-        assert_eq!(pool.stats().waiting, 0);
-        assert_quiescent(&pool, &tracker);
+        assert_two_gets_waited_and_gave_up(&pool, &tracker);
     });
 }
 
