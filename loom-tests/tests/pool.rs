@@ -1076,3 +1076,48 @@ fn close_fails_the_gets_waiting_for_the_hold_and_for_capacity() {
         assert_closed_and_drained(pool, resources, &tracker);
     });
 }
+
+/// `set_max` grows while B's get waits for capacity (A held, max 1): B is
+/// served with a charge the growth freed (or, if it came first, with one
+/// free already), never left asleep.
+#[test]
+fn set_max_growing_races_a_waiting_get() {
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 2, mode);
+        pool.set_max(1);
+        let held = Held::new(block_on(resources[0].get()).unwrap());
+        let waiter = {
+            let b = resources[1].clone();
+            thread::spawn(move || get_use_put(&b))
+        };
+        pool.set_max(2);
+        waiter.join().unwrap();
+        drop(held);
+        assert_eq!(pool.stats().idle, 2);
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// `set_max` shrinks from 2 to 1 while A is got and put on another thread
+/// and B is held: live items never exceed the old limit, no get of A
+/// allocates while two items live, and once both guards are put at most one
+/// item is left.
+#[test]
+fn set_max_shrinking_races_a_get_and_a_put() {
+    check(3, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 2, mode);
+        drop(block_on(resources[0].get()).unwrap());
+        let held = Held::new(block_on(resources[1].get()).unwrap());
+        let other = {
+            let a = resources[0].clone();
+            thread::spawn(move || get_use_put(&a))
+        };
+        pool.set_max(1);
+        drop(held);
+        other.join().unwrap();
+        let stats = pool.stats();
+        assert_eq!((stats.max, stats.in_use), (1, 0), "{stats:?}");
+        assert!(stats.idle <= 1, "{stats:?}");
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
