@@ -339,7 +339,7 @@ pub struct Comparison<'a> {
     pub subject: (&'a str, &'a str),
     /// (group, id) of what it is compared with.
     pub baseline: (&'a str, &'a str),
-    /// The least speedup (baseline time / subject time) the issue asks for.
+    /// The least speedup (baseline time / subject time) the target asks for.
     pub target: Option<f64>,
 }
 
