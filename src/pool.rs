@@ -579,14 +579,10 @@ impl PoolInner {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Phase 2: takes a charge for a resource, waiting until one is available or
-    /// `cancel` completes. `record` times the wait.
-    pub(crate) async fn acquire_capacity<C: Future<Output = ()>>(
-        &self,
-        own: &(dyn QueueAhead + Sync),
-        mut cancel: Pin<&mut C>,
-        record: &mut GetRecord<'_>,
-    ) -> Result<(), Stop> {
+    /// Phase 2 without waiting: takes a free charge, or claims an idle victim
+    /// and releases it (its charge passes to the get). `Ok(false)`: neither
+    /// was there, the get must wait ([`wait_for_capacity`](Self::wait_for_capacity)).
+    pub(crate) fn take_capacity(&self, own: &(dyn QueueAhead + Sync)) -> Result<bool, Stop> {
         if self.is_closed() {
             return Err(Stop::Closed);
         }
@@ -596,14 +592,29 @@ impl PoolInner {
         // Zero unless others wait, or the pool is closed or shrinking.
         let others_wait = || self.waiting.load(Ordering::SeqCst) != 0;
         let (found, retired) = self.take_free_charge_or_victim(own, &others_wait);
-        if let Some(capacity) = found {
-            self.finish(capacity, retired);
-            return Ok(());
+        match found {
+            Some(capacity) => {
+                self.finish(capacity, retired);
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        drop(retired);
-        // It would wait. A cancel that is already complete ends the get here,
-        // before it counts as a waiter (so a failing `try_get` never makes a
-        // put hand over its item).
+    }
+
+    /// Phase 2's wait, after [`take_capacity`](Self::take_capacity) found
+    /// nothing: takes a charge once one is available, or gives up when
+    /// `cancel` completes or the pool closes. `record` times the wait. The
+    /// caller boxes this future: only a get that waits pays for its state, so
+    /// the future of every other get stays small.
+    pub(crate) async fn wait_for_capacity<C: Future<Output = ()>>(
+        &self,
+        own: &(dyn QueueAhead + Sync),
+        mut cancel: Pin<&mut C>,
+        record: &mut GetRecord<'_>,
+    ) -> Result<(), Stop> {
+        // A cancel that is already complete ends the get here, before it
+        // counts as a waiter (so a failing `try_get` never makes a put hand
+        // over its item).
         if futures_lite::future::poll_once(cancel.as_mut())
             .await
             .is_some()

@@ -540,8 +540,10 @@ impl<M: AllocateRelease> Resource<M> {
         // Phase 1: the hold. An idle item comes with it, in the same swap.
         let hold = match transition(&self.inner.state, |s| state::hold(s, Waiter::No)).0 {
             Hold::Busy => {
-                let waited = pin!(self.wait_for_hold(cancel.as_mut()));
-                match record.wait(WaitFor::Resource, waited).await {
+                // Boxed, as every wait: a get that does not wait keeps a
+                // small future.
+                let mut waited = Box::pin(self.wait_for_hold(cancel.as_mut()));
+                match record.wait(WaitFor::Resource, waited.as_mut()).await {
                     Ok(hold) => hold,
                     Err(Cancelled) => return Err(self.stopped(&mut record, Error::PutTimeout)),
                 }
@@ -591,14 +593,20 @@ impl<M: AllocateRelease> Resource<M> {
             charged: false,
         };
         // Phase 2: capacity.
-        let released = {
-            let waited = pin!(self.wait_for_own_release(cancel.as_mut()));
-            record.wait(WaitFor::Resource, waited).await
+        let released = if self.snapshot().is_releasing() {
+            let mut waited = Box::pin(self.wait_for_own_release(cancel.as_mut()));
+            record.wait(WaitFor::Resource, waited.as_mut()).await
+        } else {
+            Ok(())
         };
         let charged = match released {
             Ok(()) => {
                 let pool = self.pool_inner();
-                pool.acquire_capacity(self, cancel, record).await
+                match pool.take_capacity(self) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Box::pin(pool.wait_for_capacity(self, cancel, record)).await,
+                    Err(stop) => Err(stop),
+                }
             }
             Err(Cancelled) => Err(Stop::Cancelled),
         };
