@@ -24,6 +24,9 @@ use criterion::{BenchmarkGroup, Criterion, Throughput};
 
 const GROUP: &str = "S1_uncontended";
 
+/// This crate with `idle_timeout` and `max_lifetime` set.
+const THIS_CRATE_TIMED: &str = "resourcepool-timed";
+
 /// How a system's cycle is driven.
 enum Driver<'a, 'c> {
     /// Criterion measures it.
@@ -75,6 +78,15 @@ fn s1(driver: &mut Driver<'_, '_>) {
     let resource = pool.create(Trivial);
     drop(ready(resource.get()).expect("allocate"));
     driver.drive(THIS_CRATE, &resource);
+    // The same with lifecycle settings: every put and every get of the idle
+    // item reads the lifecycle's clock (and none is past its time).
+    let pool = resourcepool::Pool::builder(1)
+        .idle_timeout(Duration::from_secs(3600))
+        .max_lifetime(Duration::from_secs(3600))
+        .build();
+    let resource = pool.create(Trivial);
+    drop(ready(resource.get()).expect("allocate"));
+    driver.drive(THIS_CRATE_TIMED, &resource);
     driver.drive(ASYNC_LOCK, &Arc::new(async_lock::Semaphore::new(1)));
     driver.drive(TOKIO, &Arc::new(tokio::sync::Semaphore::new(1)));
     driver.drive(DEADPOOL, &deadpool_of(1));
@@ -116,6 +128,12 @@ fn main() {
         "S1 (speedup = other's time / this crate's time)",
         &[
             compare(ASYNC_LOCK, Some(1.0)),
+            Comparison {
+                scenario: "S1 with idle_timeout and max_lifetime",
+                subject: (GROUP, THIS_CRATE_TIMED),
+                baseline: (GROUP, ASYNC_LOCK),
+                target: Some(1.0),
+            },
             compare(TOKIO, None),
             compare(DEADPOOL, None),
             compare(GO_PORT, Some(4.0)),

@@ -53,10 +53,26 @@ pub(crate) trait Victim: Send + Sync {
     fn put_time(&self) -> u64;
     /// Allocated and not held.
     fn is_idle(&self) -> bool;
+    /// Applies [`state::expire`](crate::state::expire) given the resource's
+    /// stamps at `now`, for `Pool::release_expired`.
+    fn expire(&self, now: u64) -> Expiry;
     /// Releases the item taken out by `evict` (or by a put that handed it
     /// over). Its charge then belongs to the caller (or is freed, if `release`
     /// panics).
     fn release_claimed(&self);
+}
+
+/// What [`Victim::expire`] found.
+pub(crate) enum Expiry {
+    /// Idle and past its time: claimed, its entry to be dropped; the caller
+    /// releases its item and frees its charge.
+    Claimed,
+    /// Kept, with its entry. `expires_at`: when it will be past its time if it
+    /// stays idle (`u64::MAX`: not idle, or never).
+    Kept {
+        /// On the lifecycle's clock.
+        expires_at: u64,
+    },
 }
 
 /// An evictor's own resource, which it queues ahead of its first put.
@@ -208,6 +224,45 @@ impl IdleSet {
             }
         };
         (victim, retired)
+    }
+
+    /// Claims every idle resource past its time at `now` (see
+    /// `Pool::release_expired`), dropping their entries and those of dropped
+    /// resources. Returns them, for the caller to release; the other handles
+    /// it upgraded (retired, to drop outside the lock, as in
+    /// `take_least_recently_used`); and the earliest time a kept idle
+    /// resource expires. Looks at every entry once: O(entries), about one per
+    /// allocated resource.
+    pub(crate) fn take_expired(&self, now: u64) -> (Vec<Arc<dyn Victim>>, Retired, u64) {
+        let mut claimed = Vec::new();
+        let mut retired = Vec::new();
+        let mut next_expiry = u64::MAX;
+        if self.entries.load(Ordering::SeqCst) == 0 {
+            return (claimed, retired, next_expiry);
+        }
+        let mut heap = self.lock();
+        let entries = core::mem::take(&mut *heap).into_vec();
+        let mut kept = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let Some(resource) = entry.resource.upgrade() else {
+                self.entries.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            };
+            match resource.expire(now) {
+                Expiry::Claimed => {
+                    self.entries.fetch_sub(1, Ordering::Relaxed);
+                    claimed.push(resource);
+                }
+                Expiry::Kept { expires_at } => {
+                    next_expiry = next_expiry.min(expires_at);
+                    kept.push(entry);
+                    retired.push(resource);
+                }
+            }
+        }
+        *heap = BinaryHeap::from(kept);
+        drop(heap);
+        (claimed, retired, next_expiry)
     }
 
     /// A resource that had an entry was dropped. Sweeps the dead entries when

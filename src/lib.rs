@@ -156,9 +156,11 @@
 )]
 
 mod builder;
+mod clock;
 mod error;
 mod guard;
 mod idle;
+mod lifecycle;
 mod manager;
 mod pool;
 mod resource;

@@ -60,4 +60,51 @@ pub trait AllocateRelease: Send + Sync + 'static {
         drop(item);
         Ok(())
     }
+
+    /// Says whether an idle item is still good (a ping, `is_closed`) before a
+    /// get reuses it. Called only in a pool built with
+    /// [`check_after_idle`](crate::PoolBuilder::check_after_idle), by a get
+    /// that reuses an item idle for at least that long. The default says
+    /// `Ok`.
+    ///
+    /// On `Err`, the item is released (counted in
+    /// [`Totals::check_failures`](crate::Totals::check_failures)) and the get
+    /// allocates a new one with the charge it holds. If it panics, the item
+    /// is released, the charge freed and the hold let go, and the panic goes
+    /// on to the get's caller. If the get is dropped while it runs, the item
+    /// is released. A get's cancel future does not interrupt it.
+    ///
+    /// # Errors
+    ///
+    /// The item is no longer usable; the error itself is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use resourcepool::{AllocateRelease, Pool};
+    /// use std::time::Duration;
+    ///
+    /// struct Conn;
+    /// impl AllocateRelease for Conn {
+    ///     type Item = bool; // "still connected"
+    ///     type Error = std::io::Error;
+    ///     async fn allocate(&self) -> std::io::Result<bool> { Ok(true) }
+    ///     async fn check(&self, connected: &mut bool) -> std::io::Result<()> {
+    ///         if *connected { Ok(()) } else { Err(std::io::ErrorKind::NotConnected.into()) }
+    ///     }
+    /// }
+    ///
+    /// let pool = Pool::builder(1).check_after_idle(Duration::ZERO).build();
+    /// let conn = pool.create(Conn);
+    /// *conn.get().await? = false; // the server hung up
+    /// assert!(*conn.get().await?); // checked, replaced by a new connection
+    /// assert_eq!(pool.stats().totals.check_failures, 1);
+    /// # Ok::<(), resourcepool::Error<std::io::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    fn check(&self, item: &mut Self::Item) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = item;
+        async { Ok(()) }
+    }
 }

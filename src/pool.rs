@@ -77,7 +77,9 @@ use crossbeam_utils::CachePadded;
 use event_listener::Event;
 
 use crate::builder::PoolBuilder;
+use crate::clock::Clock;
 use crate::idle::{IdleSet, QueueAhead, Retired, Victim};
+use crate::lifecycle::Lifecycle;
 use crate::manager::AllocateRelease;
 use crate::resource::Resource;
 use crate::stats::{Counters, GetRecord, Stats, Tallies, Tally, WaitFor, MAX_COUNT};
@@ -161,10 +163,19 @@ impl Pool {
     }
 
     pub(crate) fn from_builder(settings: PoolBuilder) -> Pool {
-        let PoolBuilder { max, handoff_after } = settings;
+        let PoolBuilder {
+            max,
+            handoff_after,
+            idle_timeout,
+            max_lifetime,
+            check_after_idle,
+            clock,
+        } = settings;
         check_max(max);
+        let clock = clock.map_or_else(Clock::system, |now| Clock::manual(now.0));
+        let lifecycle = Lifecycle::new(idle_timeout, max_lifetime, check_after_idle, clock);
         Pool {
-            inner: Arc::new(PoolInner::new(max, handoff_after)),
+            inner: Arc::new(PoolInner::new(max, handoff_after, lifecycle)),
         }
     }
 
@@ -402,15 +413,15 @@ pub(crate) struct PoolInner {
     /// Charges taken: allocating, in use, idle and releasing resources, and
     /// charges granted to waiters. Never above `max`.
     used: AtomicUsize,
-    /// Gets waiting for capacity (the length of `queue`), and the `CLOSED`
-    /// and `OVER_MAX` bits: what a put must know, in one word that is zero
-    /// while nothing needs its care. Written only under the queue's lock. On its own cache
+    /// Gets waiting for capacity (the length of `queue`), and the `CLOSED`,
+    /// `OVER_MAX` and `LIFECYCLE` bits: what a put must know, in one word that
+    /// is zero while nothing needs its care. Written only under the queue's lock. On its own cache
     /// line: every put reads it, and allocations and releases must not
     /// invalidate it.
     waiting: CachePadded<AtomicUsize>,
     /// Notified, every listener, when the pool is closed (gets waiting for a
     /// hold listen to it).
-    closing: Event,
+    pub(crate) closing: Event,
     /// Notified, every listener, when the last charge is freed.
     emptied: Event,
     /// With `Handoff::After`: when the first waiter not yet granted is due a
@@ -423,16 +434,19 @@ pub(crate) struct PoolInner {
     pub(crate) counters: Counters,
     /// The totals, and the gets waiting for a resource.
     pub(crate) tallies: Tallies,
+    /// Idle timeout, lifetime, check on reuse.
+    pub(crate) lifecycle: Lifecycle,
 }
 
 impl PoolInner {
-    fn new(max: usize, handoff_after: Duration) -> Self {
+    fn new(max: usize, handoff_after: Duration, lifecycle: Lifecycle) -> Self {
+        let lifecycle_bit = if lifecycle.is_used() { LIFECYCLE } else { 0 };
         PoolInner {
             max: AtomicUsize::new(max),
             handoff: Handoff::new(handoff_after),
             epoch: Instant::now(),
             used: AtomicUsize::new(0),
-            waiting: CachePadded::new(AtomicUsize::new(0)),
+            waiting: CachePadded::new(AtomicUsize::new(lifecycle_bit)),
             closing: Event::new(),
             emptied: Event::new(),
             handoff_at: AtomicU64::new(u64::MAX),
@@ -440,11 +454,13 @@ impl PoolInner {
             idle: IdleSet::new(),
             counters: Counters::new(),
             tallies: Tallies::new(),
+            lifecycle,
         }
     }
 
     /// Whether a put must take its slow path (gets wait for capacity, the pool
-    /// is closed, or it holds more than a shrunk `max`): one relaxed load.
+    /// is closed, it holds more than a shrunk `max`, or it has lifecycle
+    /// settings): one relaxed load.
     #[inline]
     pub(crate) fn needs_care(&self) -> bool {
         self.waiting.load(Ordering::Relaxed) != 0
@@ -456,7 +472,14 @@ impl PoolInner {
     }
 
     fn capacity_waiters(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed) & !(CLOSED | OVER_MAX)
+        self.waiting.load(Ordering::Relaxed) & !FLAGS
+    }
+
+    /// Whether a get that took an idle item must look again: the pool is
+    /// closed, or has lifecycle settings.
+    #[inline]
+    pub(crate) fn reuse_needs_care(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) & (CLOSED | LIFECYCLE) != 0
     }
 
     /// Whether the pool was closed.
@@ -590,7 +613,7 @@ impl PoolInner {
             self.shed_excess();
         }
         // Zero unless others wait, or the pool is closed or shrinking.
-        let others_wait = || self.waiting.load(Ordering::SeqCst) != 0;
+        let others_wait = || self.waiting.load(Ordering::SeqCst) & !LIFECYCLE != 0;
         let (found, retired) = self.take_free_charge_or_victim(own, &others_wait);
         match found {
             Some(capacity) => {
@@ -717,7 +740,7 @@ impl PoolInner {
         } else if waiting & OVER_MAX != 0 {
             // Likewise after a shrink; a charge freed here wakes a waiter.
             self.shed_excess();
-        } else if waiting > 0 {
+        } else if waiting & !FLAGS > 0 {
             self.lock_queue().notify_one();
         }
     }
@@ -726,7 +749,7 @@ impl PoolInner {
     /// the longest waiting get if there is one, else to the pool.
     pub(crate) fn free_charge(&self) {
         let word = self.waiting.load(Ordering::SeqCst);
-        if word & !(CLOSED | OVER_MAX) > 0 && !(word & OVER_MAX != 0 && self.over_max()) {
+        if word & !FLAGS > 0 && !(word & OVER_MAX != 0 && self.over_max()) {
             let mut queue = self.lock_queue();
             if !queue.over_max && queue.grant(Offer::Charge).is_ok() {
                 self.queue_changed(&queue);
@@ -815,7 +838,7 @@ impl PoolInner {
     /// second half of the handshake in the module docs.
     fn wake_a_waiter(&self) {
         fence(Ordering::SeqCst);
-        if self.waiting.load(Ordering::SeqCst) > 0 {
+        if self.waiting.load(Ordering::SeqCst) & !FLAGS > 0 {
             self.lock_queue().notify_one();
         }
     }
@@ -825,8 +848,15 @@ impl PoolInner {
     fn queue_changed(&self, queue: &WaitQueue) {
         let closed = if queue.is_closed() { CLOSED } else { 0 };
         let over_max = if queue.over_max { OVER_MAX } else { 0 };
-        self.waiting
-            .store(queue.len() | closed | over_max, Ordering::SeqCst);
+        let lifecycle = if self.lifecycle.is_used() {
+            LIFECYCLE
+        } else {
+            0
+        };
+        self.waiting.store(
+            queue.len() | closed | over_max | lifecycle,
+            Ordering::SeqCst,
+        );
         if let Handoff::After(delay) = self.handoff {
             let due = queue
                 .first_ungranted_since()
@@ -839,6 +869,13 @@ impl PoolInner {
         // No user code runs under the lock (wakers aside), so a panic cannot
         // leave the queue half-changed: poisoning can be ignored.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for PoolInner {
+    /// Wakes a reaper that sleeps, so that it ends now.
+    fn drop(&mut self) {
+        self.closing.notify(usize::MAX);
     }
 }
 
@@ -959,6 +996,14 @@ const CLOSED: usize = 1 << (usize::BITS - 1);
 /// The bit of `PoolInner::waiting` that says `set_max` shrank the pool below
 /// the charges taken, and they do not fit yet.
 const OVER_MAX: usize = 1 << (usize::BITS - 2);
+
+/// The bit of `PoolInner::waiting` that says the pool has lifecycle settings
+/// (`PoolBuilder::idle_timeout`, `max_lifetime`, `check_after_idle`): puts
+/// and reuses must look at the clock. Set at build, never changed.
+const LIFECYCLE: usize = 1 << (usize::BITS - 3);
+
+/// The flag bits of `PoolInner::waiting`; the rest counts waiters.
+const FLAGS: usize = CLOSED | OVER_MAX | LIFECYCLE;
 
 /// The own resource of a get that is no get: `shed_idle` evicts, but
 /// allocates nothing after.

@@ -10,7 +10,8 @@ use event_listener::{Event, IntoNotification};
 
 use crate::error::Error;
 use crate::guard::Guard;
-use crate::idle::{QueueAhead, Victim, NEVER_PUT};
+use crate::idle::{Expiry, QueueAhead, Victim, NEVER_PUT};
+use crate::lifecycle::{Stamps, Verdict};
 use crate::manager::AllocateRelease;
 use crate::pool::{Pool, PoolInner};
 use crate::slot::Slot;
@@ -56,13 +57,24 @@ struct Shared<M: AllocateRelease> {
     state: AtomicU64,
     /// When it was last put, on the idle set's clock; see `idle.rs`.
     put_time: AtomicU64,
+    /// When its item's `allocate` returned, on the lifecycle's clock (stored
+    /// only with `max_lifetime`); see `lifecycle.rs`.
+    born: AtomicU64,
+    /// When its item was last put, on the lifecycle's clock (stored only with
+    /// `idle_timeout` or `check_after_idle`).
+    idle_since: AtomicU64,
     pool: Pool,
-    /// Notified, one listener per notification, when the hold is let go.
-    hold_released: Event,
-    /// Notified when a release of this resource's item returns and its holder
-    /// waits for that (RELEASE_WAITER) before it allocates again. Like
-    /// `hold_released`, it takes one word until first used.
-    release_done: Event,
+    /// Notified when the hold is let go while gets wait for it (one listener
+    /// per notification), and, every listener, when a release of this
+    /// resource's item returns while its holder waits for that
+    /// (RELEASE_WAITER) before it allocates again. One event serves both, so
+    /// that a resource takes one word for its wakeups until first used: the
+    /// holder is the only listener of the second kind, and a hold is let go
+    /// only by its holder, so a notification of the first kind never finds a
+    /// listener of the second (one that was cancelled passes it on as it is
+    /// dropped); one of the second kind wakes hold waiters too, which look
+    /// again, find the hold taken, and listen again.
+    changed: Event,
     manager: M,
     slot: Slot<M::Item>,
 }
@@ -73,9 +85,10 @@ impl<M: AllocateRelease> Resource<M> {
             inner: Arc::new(Shared {
                 state: AtomicU64::new(Snapshot::NEW.0),
                 put_time: AtomicU64::new(NEVER_PUT),
+                born: AtomicU64::new(0),
+                idle_since: AtomicU64::new(0),
                 pool,
-                hold_released: Event::new(),
-                release_done: Event::new(),
+                changed: Event::new(),
                 manager,
                 slot: Slot::empty(),
             }),
@@ -131,8 +144,9 @@ impl<M: AllocateRelease> Resource<M> {
     /// ```
     pub async fn get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
-            Some(guard) => Ok(guard),
-            None => self.acquire(core::future::pending()).await,
+            Taken::Ready(guard) => Ok(guard),
+            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::No => self.acquire(core::future::pending()).await,
         }
     }
 
@@ -261,8 +275,9 @@ impl<M: AllocateRelease> Resource<M> {
         cancel: C,
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
-            Some(guard) => Ok(guard),
-            None => self.acquire(cancel).await,
+            Taken::Ready(guard) => Ok(guard),
+            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::No => self.acquire(cancel).await,
         }
     }
 
@@ -302,8 +317,9 @@ impl<M: AllocateRelease> Resource<M> {
     /// ```
     pub async fn try_get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
-            Some(guard) => Ok(guard),
-            None => self.acquire(core::future::ready(())).await,
+            Taken::Ready(guard) => Ok(guard),
+            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::No => self.acquire(core::future::ready(())).await,
         }
     }
 
@@ -507,19 +523,118 @@ impl<M: AllocateRelease> Resource<M> {
 
     /// The hot path of every get: an idle item, taken in one swap.
     #[inline]
-    fn take_idle(&self) -> Option<Guard<'_, M>> {
+    fn take_idle(&self) -> Taken<'_, M> {
         let (taken, _) = transition(&self.inner.state, state::take_idle);
         if !taken {
-            return None;
+            return Taken::No;
         }
         let guard = Guard::new(self);
-        if self.pool_inner().is_closed() {
+        if self.pool_inner().reuse_needs_care() {
+            return self.took_with_care(guard);
+        }
+        Taken::Ready(guard)
+    }
+
+    /// `take_idle` took an item while the pool is closed, or has lifecycle
+    /// settings.
+    #[cold]
+    fn took_with_care<'a>(&'a self, guard: Guard<'a, M>) -> Taken<'a, M> {
+        let pool = self.pool_inner();
+        if pool.is_closed() {
             // An item a put left idle as the pool closed: its put now sheds
             // it, and the slow path fails the get.
             drop(guard);
-            return None;
+            return Taken::No;
         }
-        Some(guard)
+        match self.verdict() {
+            Verdict::Reuse => Taken::Ready(guard),
+            verdict => Taken::Vet(guard, verdict),
+        }
+    }
+
+    /// What the lifecycle settings say about the item this get holds.
+    fn verdict(&self) -> Verdict {
+        let lifecycle = &self.pool_inner().lifecycle;
+        if !lifecycle.is_used() {
+            return Verdict::Reuse;
+        }
+        let stamps = Stamps {
+            born: self.inner.born.load(Ordering::Relaxed),
+            idle_since: self.inner.idle_since.load(Ordering::Relaxed),
+        };
+        lifecycle.on_reuse(lifecycle.now(), stamps)
+    }
+
+    /// A get that took an idle item to check or replace: see [`vet`](Self::vet).
+    #[cold]
+    async fn vet_taken<'a>(
+        &'a self,
+        guard: Guard<'a, M>,
+        verdict: Verdict,
+    ) -> Result<Guard<'a, M>, Error<M::Error>> {
+        let mut record = GetRecord::new(&self.pool_inner().tallies);
+        self.vet(guard, verdict, &mut record).await
+    }
+
+    /// A get holds an item it reuses, and `verdict` says what to do with it:
+    /// return it; check it first (and replace it if the check fails); or
+    /// replace it (released, and a new one allocated with the same charge).
+    async fn vet<'a>(
+        &'a self,
+        guard: Guard<'a, M>,
+        verdict: Verdict,
+        record: &mut GetRecord<'_>,
+    ) -> Result<Guard<'a, M>, Error<M::Error>> {
+        let why = match verdict {
+            Verdict::Reuse => {
+                record.served();
+                return Ok(guard);
+            }
+            Verdict::Expired => Tally::Expired,
+            Verdict::Check => {
+                // If `check` panics, or the get is dropped while it runs,
+                // `checking` releases the item.
+                let mut checking = Checking { guard: Some(guard) };
+                let checked = {
+                    let item = checking.guard.as_deref_mut();
+                    let item = item.expect("the guard is there until the check ends");
+                    self.inner.manager.check(item).await
+                };
+                let guard = checking.end();
+                if checked.is_ok() {
+                    record.served();
+                    return Ok(guard);
+                }
+                core::mem::forget(guard);
+                return self.replace(Tally::CheckFailure, record).await;
+            }
+        };
+        core::mem::forget(guard);
+        self.replace(why, record).await
+    }
+
+    /// The get holds its resource's item (its guard forgotten) and found it
+    /// past its time or failing its check: releases it, keeping the hold and
+    /// the charge, then allocates afresh with them.
+    async fn replace(
+        &self,
+        why: Tally,
+        record: &mut GetRecord<'_>,
+    ) -> Result<Guard<'_, M>, Error<M::Error>> {
+        let shared = &*self.inner;
+        let pool = self.pool_inner();
+        pool.tallies.count(why);
+        let ((), _) = transition(&shared.state, state::discard);
+        pool.counters.shift(Count::Allocated, Count::Releasing);
+        // If `release` panics, the charge is freed as it unwinds, and this
+        // lets go of the hold.
+        let holding = Holding {
+            resource: self,
+            charged: false,
+        };
+        // An error of `release` has nowhere to go: the get goes on.
+        drop(shared.release_taken(FreedCharge::ToGet));
+        self.allocate(holding, record).await
     }
 
     /// The three phases of a get; `cancel` ends the waits (see `get_or_cancel`).
@@ -562,8 +677,8 @@ impl<M: AllocateRelease> Resource<M> {
                     record.closed();
                     return Err(Error::Closed);
                 }
-                record.served();
-                Ok(guard)
+                let verdict = self.verdict();
+                self.vet(guard, verdict, &mut record).await
             }
             _ => self.acquire_cold(cancel, &mut record).await,
         }
@@ -588,7 +703,7 @@ impl<M: AllocateRelease> Resource<M> {
         mut cancel: Pin<&mut C>,
         record: &mut GetRecord<'_>,
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
-        let mut holding = Holding {
+        let holding = Holding {
             resource: self,
             charged: false,
         };
@@ -620,12 +735,21 @@ impl<M: AllocateRelease> Resource<M> {
                 return Err(Error::Closed);
             }
         }
+        self.allocate(holding, record).await
+    }
+
+    /// Phase 3: the holder, with a charge that `holding` does not hold yet,
+    /// allocates. `holding` gives everything back if this fails, panics or is
+    /// dropped (and `record` counts which).
+    async fn allocate<'a>(
+        &'a self,
+        mut holding: Holding<'a, M>,
+        record: &mut GetRecord<'_>,
+    ) -> Result<Guard<'a, M>, Error<M::Error>> {
         let ((), _) = transition(&self.inner.state, state::charge);
         holding.charged = true;
         self.pool_inner().counters.add(Count::Allocating);
         record.allocating();
-        // Phase 3: allocate. `holding` gives everything back if this fails,
-        // panics or is dropped (and `record` counts which).
         let allocated = self.inner.manager.allocate().await;
         record.allocated(allocated.is_ok());
         Ok(holding.into_guard(allocated.map_err(Error::Allocate)?))
@@ -639,7 +763,7 @@ impl<M: AllocateRelease> Resource<M> {
     ) -> Result<Hold, Cancelled> {
         let shared = &*self.inner;
         // Listen before joining the count: a put that sees the count notifies us.
-        let mut listener = shared.hold_released.listen();
+        let mut listener = shared.changed.listen();
         let joined = transition(&shared.state, |s| state::hold(s, Waiter::Join)).0;
         if joined != Hold::Busy {
             return Ok(joined);
@@ -650,7 +774,7 @@ impl<M: AllocateRelease> Resource<M> {
         };
         loop {
             listen_or_cancel(&mut listener, cancel.as_mut()).await?;
-            listener = shared.hold_released.listen();
+            listener = shared.changed.listen();
             let hold = transition(&shared.state, |s| state::hold(s, Waiter::Counted)).0;
             if hold != Hold::Busy {
                 waiter.counted = false;
@@ -668,7 +792,7 @@ impl<M: AllocateRelease> Resource<M> {
         while self.snapshot().is_releasing() {
             // Listen before setting RELEASE_WAITER: a releaser that sees the
             // bit notifies us.
-            let mut listener = self.inner.release_done.listen();
+            let mut listener = self.inner.changed.listen();
             if !transition(&self.inner.state, state::await_release).0 {
                 break;
             }
@@ -706,9 +830,10 @@ impl<M: AllocateRelease> Resource<M> {
     }
 
     /// The slow path of a put, taken while gets wait for capacity, once the
-    /// pool is closed, or while it holds more items than a shrunk `max`:
-    /// sheds the item (closed, or too many), or hands it over (a get is due
-    /// a hand-off). Returns whether it did either.
+    /// pool is closed, while it holds more items than a shrunk `max`, or with
+    /// lifecycle settings: sheds the item (closed, or too many), releases it
+    /// (past its lifetime), stamps its put time, or hands it over (a get is
+    /// due a hand-off). Returns whether it released or handed it over.
     #[cold]
     fn put_with_care(&self) -> bool {
         let pool = self.pool_inner();
@@ -717,6 +842,19 @@ impl<M: AllocateRelease> Resource<M> {
             // Nowhere to report an error; the charge is freed all the same.
             drop(self.inner.release_from_holder(old, Tally::Shed));
             return true;
+        }
+        let lifecycle = &pool.lifecycle;
+        if lifecycle.is_used() {
+            let now = lifecycle.now();
+            if lifecycle.outlived(now, self.inner.born.load(Ordering::Relaxed)) {
+                let (_, old) = transition(&self.inner.state, state::release_held);
+                drop(self.inner.release_from_holder(old, Tally::Expired));
+                return true;
+            }
+            if lifecycle.stamps_puts() {
+                // Before the swap that makes the item idle (see `put`).
+                self.inner.idle_since.store(now, Ordering::Relaxed);
+            }
         }
         pool.has_waiters() && pool.handoff_due() && self.put_handing_over()
     }
@@ -746,8 +884,13 @@ impl<M: AllocateRelease> Resource<M> {
 
     /// `Guard::release`.
     pub(crate) fn release_held(&self) -> Result<(), M::Error> {
+        self.release_held_for(Tally::Released)
+    }
+
+    /// The holder releases its item, counted as `why`.
+    fn release_held_for(&self, why: Tally) -> Result<(), M::Error> {
         let (_, old) = transition(&self.inner.state, state::release_held);
-        self.inner.release_from_holder(old, Tally::Released)
+        self.inner.release_from_holder(old, why)
     }
 
     /// The item, for `Guard`.
@@ -766,7 +909,7 @@ impl<M: AllocateRelease> Resource<M> {
 impl<M: AllocateRelease> Shared<M> {
     fn wake_hold_waiter(&self, old: Snapshot) {
         if old.hold_waiters() > 0 {
-            self.hold_released.notify(1.additional());
+            self.changed.notify(1.additional());
         }
     }
 
@@ -812,8 +955,9 @@ impl<M: AllocateRelease> Shared<M> {
 enum FreedCharge {
     /// Back to the pool (or granted to waiting gets).
     ToPool,
-    /// To the get that evicted the item.
-    ToEvictor,
+    /// To the get that released the item for itself: it evicted it, took it
+    /// in a hand-off, or replaced its own.
+    ToGet,
 }
 
 /// Finishes a release when `release` returns or panics.
@@ -832,7 +976,7 @@ impl<M: AllocateRelease> Drop for Released<'_, M> {
             pool.free_charge();
         }
         if waiter {
-            shared.release_done.notify(usize::MAX);
+            shared.changed.notify(usize::MAX);
         }
     }
 }
@@ -864,13 +1008,36 @@ impl<M: AllocateRelease> Victim for Shared<M> {
         self.put_time.load(Ordering::Relaxed)
     }
 
+    fn expire(&self, now: u64) -> Expiry {
+        let lifecycle = &self.pool.inner.lifecycle;
+        // Read after the state word in each try: if the swap succeeds, no put
+        // came in between, and these are the stamps of the item it claims.
+        let stamps = || Stamps {
+            born: self.born.load(Ordering::Relaxed),
+            idle_since: self.idle_since.load(Ordering::Relaxed),
+        };
+        let expired = |s: Snapshot| s.is_idle() && lifecycle.is_expired(now, stamps());
+        let (claimed, s) = transition(&self.state, |s| state::expire(s, expired(s)));
+        if claimed {
+            let counters = &self.pool.inner.counters;
+            counters.shift(Count::Allocated, Count::Releasing);
+            return Expiry::Claimed;
+        }
+        let expires_at = if s.is_idle() {
+            lifecycle.expires_at(stamps())
+        } else {
+            u64::MAX
+        };
+        Expiry::Kept { expires_at }
+    }
+
     fn is_idle(&self) -> bool {
         Snapshot(self.state.load(Ordering::Acquire)).is_idle()
     }
 
     fn release_claimed(&self) {
         // An evicted or handed-over item has nowhere to report a release error.
-        drop(self.release_taken(FreedCharge::ToEvictor));
+        drop(self.release_taken(FreedCharge::ToGet));
     }
 }
 
@@ -884,6 +1051,57 @@ impl<M: AllocateRelease> Drop for Shared<M> {
         }
         if let Schedule::ReleaseNow = decision {
             drop(self.release_idle());
+        }
+    }
+}
+
+/// What `take_idle` found.
+enum Taken<'a, M: AllocateRelease> {
+    /// An idle item, ready to use.
+    Ready(Guard<'a, M>),
+    /// An idle item that the lifecycle settings say to check or replace.
+    Vet(Guard<'a, M>, Verdict),
+    /// No idle item: the slow path.
+    No,
+}
+
+/// A get whose `check` of its item runs: if the check panics, or the get is
+/// dropped meanwhile, the item is released (its charge freed, the hold let go).
+struct Checking<'a, M: AllocateRelease> {
+    guard: Option<Guard<'a, M>>,
+}
+
+impl<'a, M: AllocateRelease> Checking<'a, M> {
+    /// The check returned: the guard, to keep or to forget.
+    fn end(mut self) -> Guard<'a, M> {
+        self.guard
+            .take()
+            .expect("the guard is there until the check ends")
+    }
+}
+
+impl<M: AllocateRelease> Drop for Checking<'_, M> {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        // A panicking check failed; a dropped get let its item go.
+        let why = if std::thread::panicking() {
+            Tally::CheckFailure
+        } else {
+            Tally::Released
+        };
+        let resource = guard.resource();
+        core::mem::forget(guard);
+        if std::thread::panicking() {
+            // A second panic, in `release`, would abort: the first one goes on.
+            let released = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                resource.release_held_for(why)
+            }));
+            drop(released);
+        } else {
+            // Nowhere to report an error; the charge is freed all the same.
+            drop(resource.release_held_for(why));
         }
     }
 }
@@ -905,6 +1123,12 @@ impl<'a, M: AllocateRelease> Holding<'a, M> {
         unsafe {
             resource.inner.slot.write(item)
         };
+        let lifecycle = &resource.pool_inner().lifecycle;
+        if lifecycle.stamps_births() {
+            // Before the swap that publishes the item.
+            let born = lifecycle.now();
+            resource.inner.born.store(born, Ordering::Relaxed);
+        }
         let ((), _) = transition(&resource.inner.state, state::allocated);
         let counters = &resource.pool_inner().counters;
         counters.shift(Count::Allocating, Count::Allocated);
@@ -922,7 +1146,7 @@ impl<M: AllocateRelease> Drop for Holding<'_, M> {
             pool.free_charge();
         }
         if wake {
-            shared.hold_released.notify(1.additional());
+            shared.changed.notify(1.additional());
         }
     }
 }

@@ -29,7 +29,7 @@
 //!                         stays set, and passes to the first counted waiter that
 //!                         wakes (so a get that did not wait cannot barge in).
 //! 7       RELEASE_WAITER  the holder waits for RELEASING to clear (it listens on the
-//!                         resource's `release_done` event): the releaser notifies.
+//!                         resource's `changed` event): the releaser notifies.
 //! 8..40   PUTS            puts so far, wrapping: an evictor's swap fails if the
 //!                         resource was got and put again since it looked (ABA).
 //! 40..64  HOLD_WAITERS    number of gets registered as waiting for the hold
@@ -433,6 +433,36 @@ pub fn evict(s: Snapshot, latest: bool) -> (Evict, Option<Snapshot>) {
             .with(RELEASING);
         (Evict::Claimed, Some(claimed))
     }
+}
+
+/// `Pool::release_expired`, holding the resource's idle-set entry, found it
+/// `expired` (past its idle timeout or lifetime, by the stamps it read after
+/// this word). Claims it if it is idle: the caller releases its item and frees
+/// its charge, and drops the entry (QUEUED cleared). Otherwise nothing changes
+/// and the entry stays. Returns whether it claimed.
+#[inline]
+pub fn expire(s: Snapshot, expired: bool) -> (bool, Option<Snapshot>) {
+    debug_assert!(s.is_queued(), "{s:?}");
+    if s.is_idle() && expired {
+        let claimed = s
+            .without(ALLOCATED | QUEUED | RELEASE_ON_PUT)
+            .with(RELEASING);
+        (true, Some(claimed))
+    } else {
+        (false, None)
+    }
+}
+
+/// A holder found its own item past its time, or failing its check, on reuse:
+/// it takes the item out to release it, and keeps the hold and the charge (to
+/// allocate afresh once the release returns).
+#[inline]
+pub fn discard(s: Snapshot) -> ((), Option<Snapshot>) {
+    debug_assert!(s.is_held() && !s.is_handoff() && s.is_allocated(), "{s:?}");
+    (
+        (),
+        Some(s.without(ALLOCATED | RELEASE_ON_PUT).with(RELEASING)),
+    )
 }
 
 /// An evictor that holds its own resource (not allocated) queues it ahead of

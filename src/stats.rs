@@ -251,6 +251,18 @@ pub struct Totals {
     /// and allocate with their charge (rather than keep them idle). Counted
     /// at that put.
     pub handoffs: u64,
+    /// Items released because they outlived
+    /// [`idle_timeout`](crate::PoolBuilder::idle_timeout) or
+    /// [`max_lifetime`](crate::PoolBuilder::max_lifetime): by
+    /// [`Pool::release_expired`](crate::Pool::release_expired) (and so the
+    /// reaper), by the get that found them idle, or at their put. Counted
+    /// when the release starts.
+    pub expired: u64,
+    /// Items released because [`AllocateRelease::check`](crate::AllocateRelease::check)
+    /// failed or panicked on reuse (see
+    /// [`check_after_idle`](crate::PoolBuilder::check_after_idle)). Counted
+    /// when the release starts.
+    pub check_failures: u64,
     /// Items released by their users: by [`Guard::release`](crate::Guard::release),
     /// by [`Resource::schedule_release`](crate::Resource::schedule_release)
     /// (at once if the item was idle, or at the next put), and by dropping the
@@ -385,12 +397,16 @@ pub(crate) enum Tally {
     Handoff,
     /// A caller's release started.
     Released,
-    /// A release because the pool was closed started.
+    /// A release because the pool was closed, or shrunk, started.
     Shed,
+    /// A release of an item past its idle timeout or lifetime started.
+    Expired,
+    /// A release of an item that failed its check started.
+    CheckFailure,
 }
 
 /// How many kinds of [`Tally`] there are.
-const EVENTS: usize = 7;
+const EVENTS: usize = 9;
 
 /// One thread's share of the totals (a stripe may be shared by threads).
 #[derive(Default)]
@@ -470,6 +486,8 @@ impl Tallies {
             allocation_errors: event(Tally::AllocationError),
             evictions: event(Tally::Eviction),
             handoffs: event(Tally::Handoff),
+            expired: event(Tally::Expired),
+            check_failures: event(Tally::CheckFailure),
             released: event(Tally::Released),
             shed: event(Tally::Shed),
         }
