@@ -266,8 +266,9 @@ pub struct Totals {
     /// Items released by their users: by [`Guard::release`](crate::Guard::release),
     /// by [`Resource::schedule_release`](crate::Resource::schedule_release)
     /// (at once if the item was idle, or at the next put), and by dropping the
-    /// last handle of a resource whose item was idle. Counted when the
-    /// release starts.
+    /// last handle of a resource whose item was idle, and by dropping a get
+    /// while its [`check`](crate::AllocateRelease::check) ran. Counted when
+    /// the release starts.
     pub released: u64,
     /// Items released because the pool was closed ([`Pool::close`](crate::Pool::close)):
     /// idle ones at the close, the others at their put. (An item a put had
