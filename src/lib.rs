@@ -145,7 +145,23 @@
 //! once and the others at their put; [`Pool::drained`] resolves once no item
 //! is live. [`Pool::stats`] reports what is in use, idle, allocating,
 //! releasing and waiting now, and cumulative [`Totals`]: waits and their
-//! time, cancellations, allocations, evictions, hand-offs, releases.
+//! time, cancellations, allocations, evictions, hand-offs, expiries, failed
+//! checks, releases.
+//!
+//! Items can age out: [`PoolBuilder::idle_timeout`] releases items idle for
+//! too long, [`PoolBuilder::max_lifetime`] items older than that (at their
+//! put if they are in use), and [`PoolBuilder::check_after_idle`] makes a get
+//! await [`AllocateRelease::check`] on an item idle for that long before it
+//! reuses it. A get that finds its item past its time, or failing its check,
+//! releases it and allocates afresh with the charge it holds; nothing else is
+//! needed. [`Pool::release_expired`] releases idle items past their time now,
+//! and [`Pool::reaper`] is a future that does so periodically, on whatever
+//! runtime spawns it. With none of these settings, a get of an idle item and
+//! a put never read a clock.
+//!
+//! Times are measured on a coarse monotonic clock (on Linux,
+//! `CLOCK_MONOTONIC_COARSE`, which a scheduler tick of 1 to 4 ms advances),
+//! or on one a test gives with [`PoolBuilder::clock`].
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
