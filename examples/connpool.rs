@@ -12,9 +12,20 @@
 //! up; on the I/O error that follows, the task releases the connection
 //! instead, so that the next get dials afresh.
 //!
+//! Servers also hang up connections that stay silent for 2 seconds, as real
+//! ones do. The pool is built to meet that: connections idle for longer than
+//! `--idle-timeout` are closed by a reaper task (`Pool::reaper`, on tokio's
+//! timer) or by the get that finds them, and a connection idle for 100 ms or
+//! more is checked (`AllocateRelease::check`: has the server hung up?) before
+//! a get reuses it. After the tasks stop, a quiet spell and one exchange
+//! with each server show both: by default the reaper closes the idle
+//! connections; with `--idle-timeout 10`, the servers hang up first and the
+//! checks catch it.
+//!
 //! At the end it shuts the pool down (`Pool::close`, then `Pool::drained`) and
 //! prints a summary, with the pool's own totals: why each connection was
-//! closed (evictions, hand-offs, releases after errors, the close) and how
+//! closed (evictions, hand-offs, expiries, failed checks, releases after
+//! errors, the close) and how
 //! long gets waited. It prints progress once a second, and checks what the
 //! crate promises: never more than `--max` connections open at once,
 //! every line echoed intact (one task per connection at a time), and every
@@ -24,6 +35,7 @@
 //! cargo run --example connpool
 //! cargo run --example connpool -- --servers 3 --max 1 --tasks 20 --duration 2
 //! cargo run --example connpool -- --servers=3 --duration=0.5
+//! cargo run --example connpool -- --idle-timeout 10
 //! cargo run --example connpool -- --help
 //! ```
 
@@ -35,7 +47,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use resourcepool::{AllocateRelease, Error, Pool, Resource};
+use resourcepool::{AllocateRelease, Error, Guard, Pool, Resource};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -46,8 +58,12 @@ const GET_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a line may take to come back before it counts as an I/O error.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(1);
 /// A server hangs up instead of echoing one line in this many, as real
-/// servers do (restarts, idle timeouts), so that tasks meet I/O errors.
+/// servers do (restarts, overload), so that tasks meet I/O errors.
 const HANG_UP_ONE_IN: u32 = 1000;
+/// A server hangs up a connection that sent nothing for this long.
+const SERVER_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A connection idle for this long is checked before it is reused.
+const CHECK_AFTER_IDLE: Duration = Duration::from_millis(100);
 
 /// The command line: `--flag value` or `--flag=value`; `--help` lists them.
 #[derive(Parser, Debug)]
@@ -69,6 +85,10 @@ struct Options {
     /// How long the tasks run, in seconds, e.g. 5 or 0.5
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
     duration: Duration,
+    /// Close connections idle for longer than this, in seconds (the servers
+    /// hang up after 2)
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    idle_timeout: Duration,
 }
 
 /// Parses a whole number above 0.
@@ -191,6 +211,19 @@ impl AllocateRelease for Dialer {
         bump(&self.counters.closes);
         Ok(())
     }
+
+    /// Before a get reuses a connection that sat idle: has the server hung
+    /// up? A live idle connection has nothing to read; a closed one reads end
+    /// of file at once. Neither blocks.
+    async fn check(&self, connection: &mut Connection) -> io::Result<()> {
+        let mut byte = [0; 1];
+        match connection.stream.get_ref().try_read(&mut byte) {
+            Ok(0) => Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(_) => Err(io::Error::other("data on an idle connection")),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
 }
 
 /// Starts a line-echo server on 127.0.0.1 that now and then hangs up. It runs
@@ -210,8 +243,10 @@ async fn start_server(
             connections.spawn(async move {
                 let (reader, mut writer) = stream.into_split();
                 let mut lines = BufReader::new(reader).lines();
-                // Stops at end of file (the client closed) or on an error.
-                while let Ok(Some(line)) = lines.next_line().await {
+                // Stops at end of file (the client closed), on an error, or
+                // when the client stays silent too long.
+                while let Ok(Ok(Some(line))) = timeout(SERVER_IDLE_TIMEOUT, lines.next_line()).await
+                {
                     if fastrand::u32(..HANG_UP_ONE_IN) == 0 {
                         break;
                     }
@@ -255,7 +290,7 @@ async fn worker(
         let resource = &resources[pick(resources.len())];
         // A get still waiting at the deadline is cut short by it, uncounted.
         let cancel = sleep_until(deadline.min(Instant::now() + GET_TIMEOUT));
-        let mut connection = match resource.get_or_cancel(cancel).await {
+        let connection = match resource.get_or_cancel(cancel).await {
             Ok(connection) => connection,
             Err(_) if Instant::now() >= deadline => return,
             Err(error) => {
@@ -267,32 +302,47 @@ async fn worker(
                 continue;
             }
         };
-        bump(&counters.gets);
+        exchange(
+            connection,
+            &format!("task {id} op {op}\n"),
+            &mut echo,
+            &counters,
+        )
+        .await;
+    }
+}
 
-        let line = format!("task {id} op {op}\n");
-        echo.clear();
-        let stream = &mut connection.stream;
-        let exchange = async {
-            stream.write_all(line.as_bytes()).await?;
-            match stream.read_line(&mut echo).await? {
-                0 => Err(io::Error::from(io::ErrorKind::UnexpectedEof)), // hung up
-                _ => Ok(()),
-            }
-        };
-        let failure = match timeout(EXCHANGE_TIMEOUT, exchange).await {
-            Ok(Ok(())) if echo == line => None,
-            Ok(Ok(())) => Some(&counters.wrong_echoes),
-            Ok(Err(_)) | Err(_) => Some(&counters.io_errors),
-        };
-        match failure {
-            None => {
-                bump(&counters.echoes);
-                drop(connection); // the put: it stays open for the next get
-            }
-            Some(counter) => {
-                bump(counter);
-                connection.release().expect("Dialer::release does not fail");
-            }
+/// Sends `line` on a connection just got, checks its echo, and puts the
+/// connection back (or releases it after an I/O error).
+async fn exchange(
+    mut connection: Guard<'_, Dialer>,
+    line: &str,
+    echo: &mut String,
+    counters: &Counters,
+) {
+    bump(&counters.gets);
+    echo.clear();
+    let stream = &mut connection.stream;
+    let sent = async {
+        stream.write_all(line.as_bytes()).await?;
+        match stream.read_line(echo).await? {
+            0 => Err(io::Error::from(io::ErrorKind::UnexpectedEof)), // hung up
+            _ => Ok(()),
+        }
+    };
+    let failure = match timeout(EXCHANGE_TIMEOUT, sent).await {
+        Ok(Ok(())) if echo == line => None,
+        Ok(Ok(())) => Some(&counters.wrong_echoes),
+        Ok(Err(_)) | Err(_) => Some(&counters.io_errors),
+    };
+    match failure {
+        None => {
+            bump(&counters.echoes);
+            drop(connection); // the put: it stays open for the next get
+        }
+        Some(counter) => {
+            bump(counter);
+            connection.release().expect("Dialer::release does not fail");
         }
     }
 }
@@ -310,13 +360,19 @@ async fn run(
         max,
         tasks,
         duration,
+        idle_timeout,
     }: Options,
 ) -> ExitCode {
     println!(
-        "{server_count} echo servers, a pool of max {max} connections, {tasks} tasks, {duration:?}"
+        "{server_count} echo servers, a pool of max {max} connections, {tasks} tasks, {duration:?}, idle timeout {idle_timeout:?}"
     );
     let counters = Arc::new(Counters::default());
-    let pool = Pool::new(max);
+    let pool = Pool::builder(max)
+        .idle_timeout(idle_timeout)
+        .check_after_idle(CHECK_AFTER_IDLE)
+        .build();
+    // Closes idle connections past their time; ends when the pool closes.
+    let reaper = tokio::spawn(pool.reaper(sleep));
     let mut servers = JoinSet::new();
     let mut resources = Vec::new();
     for _ in 0..server_count {
@@ -369,11 +425,40 @@ async fn run(
     }
     let elapsed = start.elapsed();
 
+    // A quiet spell, then one exchange with each server: connections idle
+    // past --idle-timeout are closed meanwhile by the reaper, and any that a
+    // server hung up on (silent for 2 s) are caught by the check and
+    // replaced before use.
+    let quiet = idle_timeout.min(Duration::from_secs(3)) + Duration::from_millis(500);
+    let idle_before = pool.stats().idle;
+    sleep(quiet).await;
+    println!(
+        "quiet for {quiet:.1?}: {idle_before} idle connections before, {} after ({} expired so far)",
+        pool.stats().idle,
+        pool.stats().totals.expired
+    );
+    let mut echo = String::new();
+    for (server, resource) in resources.iter().enumerate() {
+        match resource.get().await {
+            Ok(connection) => {
+                exchange(
+                    connection,
+                    &format!("burst {server}\n"),
+                    &mut echo,
+                    &counters,
+                )
+                .await;
+            }
+            Err(_) => bump(&counters.dial_errors),
+        }
+    }
+
     // Shut down. Every task is done, so every guard is back: `close` releases
     // the idle connections now, and `drained` resolves once none is live. The
     // servers then get a moment to read those ends of file, and stop.
     pool.close();
     pool.drained().await;
+    reaper.await.expect("the reaper ends when the pool closes");
     let quiet = Instant::now() + Duration::from_secs(1);
     while read(&counters.server.now) > 0 && Instant::now() < quiet {
         sleep(Duration::from_millis(10)).await;
@@ -420,6 +505,16 @@ async fn run(
             totals.handoffs,
             "hand-offs",
             "a put's, closed for a get that had waited for a charge past handoff_after",
+        ),
+        (
+            totals.expired,
+            "expired",
+            "idle for longer than --idle-timeout (by the reaper, or the get that found it)",
+        ),
+        (
+            totals.check_failures,
+            "checks",
+            "found hung up by the check before reuse, and replaced",
         ),
         (totals.released, "by tasks", "released after an I/O error"),
         (totals.shed, "at close", "idle when pool.close() ran"),
