@@ -35,6 +35,9 @@
 //! entries in front of the heap was measured: it cost more instructions per
 //! eviction than the lock it saved.)
 
+use core::any::Any;
+use core::future::Future;
+use core::pin::Pin;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, PoisonError, Weak};
@@ -60,7 +63,20 @@ pub(crate) trait Victim: Send + Sync {
     /// over). Its charge then belongs to the caller (or is freed, if `release`
     /// panics).
     fn release_claimed(&self);
+    /// Like `release_claimed`, with the manager's `shutdown`: takes the item
+    /// out now, and returns the future that shuts it down. The charge
+    /// belongs to the caller once it completes; if it is dropped first, or
+    /// `shutdown` panics, the charge is freed.
+    fn shutdown_claimed(self: Arc<Self>) -> Shutdown;
+    /// The resource itself, to downcast: a get whose resource has the same
+    /// manager type shuts a claimed item down inline, without boxing.
+    fn as_any(&self) -> &dyn Any;
+    /// As `as_any`, for the handle.
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
+
+/// A claimed item's shutdown, whatever its manager.
+pub(crate) type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// What [`Victim::expire`] found.
 pub(crate) enum Expiry {

@@ -603,9 +603,13 @@ impl PoolInner {
     }
 
     /// Phase 2 without waiting: takes a free charge, or claims an idle victim
-    /// and releases it (its charge passes to the get). `Ok(false)`: neither
-    /// was there, the get must wait ([`wait_for_capacity`](Self::wait_for_capacity)).
-    pub(crate) fn take_capacity(&self, own: &(dyn QueueAhead + Sync)) -> Result<bool, Stop> {
+    /// (whose charge passes to the get once it is shut down: see
+    /// [`settle`](Self::settle)). `Ok(None)`: neither was there, the get must
+    /// wait ([`wait_for_capacity`](Self::wait_for_capacity)).
+    pub(crate) fn take_capacity(
+        &self,
+        own: &(dyn QueueAhead + Sync),
+    ) -> Result<Option<Capacity>, Stop> {
         if self.is_closed() {
             return Err(Stop::Closed);
         }
@@ -615,13 +619,7 @@ impl PoolInner {
         // Zero unless others wait, or the pool is closed or shrinking.
         let others_wait = || self.waiting.load(Ordering::SeqCst) & !LIFECYCLE != 0;
         let (found, retired) = self.take_free_charge_or_victim(own, &others_wait);
-        match found {
-            Some(capacity) => {
-                self.finish(capacity, retired);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        Ok(found.map(|capacity| self.retire(capacity, retired)))
     }
 
     /// Phase 2's wait, after [`take_capacity`](Self::take_capacity) found
@@ -634,7 +632,7 @@ impl PoolInner {
         own: &(dyn QueueAhead + Sync),
         mut cancel: Pin<&mut C>,
         record: &mut GetRecord<'_>,
-    ) -> Result<(), Stop> {
+    ) -> Result<Capacity, Stop> {
         // A cancel that is already complete ends the get here, before it
         // counts as a waiter (so a failing `try_get` never makes a put hand
         // over its item).
@@ -669,8 +667,7 @@ impl PoolInner {
             }
         });
         let (capacity, retired) = record.wait(WaitFor::Capacity, waiting).await?;
-        self.finish(capacity, retired);
-        Ok(())
+        Ok(self.retire(capacity, retired))
     }
 
     /// Whether a waiter that started waiting at `since` is due a hand-off.
@@ -705,19 +702,20 @@ impl PoolInner {
         (victim.map(Capacity::Item), retired)
     }
 
-    /// Turns what a get found into a charge of its own: releases a claimed
-    /// item (its charge then passes to the get), then drops the handles an
-    /// eviction retired. If any of that panics, the charge is freed.
-    fn finish(&self, capacity: Capacity, retired: Retired) {
-        if let Capacity::Item(item) = capacity {
-            // If `release` panics, the charge is freed as the release unwinds.
-            item.release_claimed();
-        }
-        // Dropping the last handle of a resource runs its manager's
-        // `release`: if that panics, the charge we now own must not be lost.
-        let charge = ChargeOnUnwind(self);
+    /// Drops the handles an eviction retired, outside any lock, and returns
+    /// what the get found. Dropping the last handle of a resource runs its
+    /// manager's `release`: if that panics, what the get found is given back
+    /// first (a charge freed; a claimed item released, and its charge freed).
+    fn retire(&self, capacity: Capacity, retired: Retired) -> Capacity {
+        let mut found = GiveBackOnUnwind {
+            pool: self,
+            capacity: Some(capacity),
+        };
         drop(retired);
-        core::mem::forget(charge);
+        found
+            .capacity
+            .take()
+            .expect("taken only here or in its drop")
     }
 
     fn take_free_charge(&self) -> bool {
@@ -880,7 +878,7 @@ impl Drop for PoolInner {
 }
 
 /// Capacity a get found.
-enum Capacity {
+pub(crate) enum Capacity {
     /// A free or granted charge.
     Charge,
     /// An item taken out of its resource with its charge (an idle victim
@@ -898,13 +896,27 @@ impl From<Offer> for Capacity {
     }
 }
 
-/// Frees a charge if dropped: armed while code that may panic runs and the
-/// charge is not yet in the get's `Holding`.
-struct ChargeOnUnwind<'a>(&'a PoolInner);
+/// Gives back what a get found if dropped: armed while code that may panic
+/// runs before the get takes it.
+struct GiveBackOnUnwind<'a> {
+    pool: &'a PoolInner,
+    capacity: Option<Capacity>,
+}
 
-impl Drop for ChargeOnUnwind<'_> {
+impl Drop for GiveBackOnUnwind<'_> {
     fn drop(&mut self) {
-        self.0.free_charge();
+        match self.capacity.take() {
+            None => {}
+            Some(Capacity::Charge) => self.pool.free_charge(),
+            Some(Capacity::Item(victim)) => {
+                // Already unwinding: a panic in this `release` must not abort
+                // (it frees the charge as it unwinds).
+                let released = catch_unwind(AssertUnwindSafe(|| victim.release_claimed()));
+                if released.is_ok() {
+                    self.pool.free_charge();
+                }
+            }
+        }
     }
 }
 

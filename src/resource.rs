@@ -1,8 +1,10 @@
 //! `Resource`: the three phases of `get`, `schedule_release`, and what a
 //! release does to the state word and the pool.
 
+use core::any::Any;
 use core::fmt;
 use core::future::Future;
+use core::ops::Deref;
 use core::pin::{pin, Pin};
 use std::sync::{Arc, Weak};
 
@@ -10,10 +12,10 @@ use event_listener::{Event, IntoNotification};
 
 use crate::error::Error;
 use crate::guard::Guard;
-use crate::idle::{Expiry, QueueAhead, Victim, NEVER_PUT};
+use crate::idle::{Expiry, QueueAhead, Shutdown, Victim, NEVER_PUT};
 use crate::lifecycle::{Stamps, Verdict};
 use crate::manager::AllocateRelease;
-use crate::pool::{Pool, PoolInner};
+use crate::pool::{Capacity, Pool, PoolInner};
 use crate::slot::Slot;
 use crate::state::{self, transition, Evict, Hold, Leave, Put, Schedule, Snapshot, Waiter};
 use crate::stats::{Count, GetRecord, Tally, WaitFor};
@@ -573,7 +575,8 @@ impl<M: AllocateRelease> Resource<M> {
         verdict: Verdict,
     ) -> Result<Guard<'a, M>, Error<M::Error>> {
         let mut record = GetRecord::new(&self.pool_inner().tallies);
-        self.vet(guard, verdict, &mut record).await
+        // Boxed, as it is rare and large (a check, an allocation).
+        Box::pin(self.vet(guard, verdict, &mut record)).await
     }
 
     /// A get holds an item it reuses, and `verdict` says what to do with it:
@@ -590,7 +593,10 @@ impl<M: AllocateRelease> Resource<M> {
                 record.served();
                 return Ok(guard);
             }
-            Verdict::Expired => Tally::Expired,
+            Verdict::Expired => {
+                core::mem::forget(guard);
+                Tally::Expired
+            }
             Verdict::Check => {
                 // If `check` panics, or the get is dropped while it runs,
                 // `checking` releases the item.
@@ -606,35 +612,13 @@ impl<M: AllocateRelease> Resource<M> {
                     return Ok(guard);
                 }
                 core::mem::forget(guard);
-                return self.replace(Tally::CheckFailure, record).await;
+                Tally::CheckFailure
             }
         };
-        core::mem::forget(guard);
-        self.replace(why, record).await
-    }
-
-    /// The get holds its resource's item (its guard forgotten) and found it
-    /// past its time or failing its check: releases it, keeping the hold and
-    /// the charge, then allocates afresh with them.
-    async fn replace(
-        &self,
-        why: Tally,
-        record: &mut GetRecord<'_>,
-    ) -> Result<Guard<'_, M>, Error<M::Error>> {
-        let shared = &*self.inner;
-        let pool = self.pool_inner();
-        pool.tallies.count(why);
-        let ((), _) = transition(&shared.state, state::discard);
-        pool.counters.shift(Count::Allocated, Count::Releasing);
-        // If `release` panics, the charge is freed as it unwinds, and this
-        // lets go of the hold.
-        let holding = Holding {
-            resource: self,
-            charged: false,
-        };
-        // An error of `release` has nowhere to go: the get goes on.
-        drop(shared.release_taken(FreedCharge::ToGet));
-        self.allocate(holding, record).await
+        // The item goes (its guard forgotten): `acquire_cold` shuts it down,
+        // keeping the hold and the charge, and allocates afresh with them.
+        let never = pin!(core::future::pending());
+        self.acquire_cold(never, record, Some(why)).await
     }
 
     /// The three phases of a get; `cancel` ends the waits (see `get_or_cancel`).
@@ -677,10 +661,16 @@ impl<M: AllocateRelease> Resource<M> {
                     record.closed();
                     return Err(Error::Closed);
                 }
-                let verdict = self.verdict();
-                self.vet(guard, verdict, &mut record).await
+                match self.verdict() {
+                    Verdict::Reuse => {
+                        record.served();
+                        Ok(guard)
+                    }
+                    // Boxed, as it is rare and large (a check, an allocation).
+                    verdict => Box::pin(self.vet(guard, verdict, &mut record)).await,
+                }
             }
-            _ => self.acquire_cold(cancel, &mut record).await,
+            _ => self.acquire_cold(cancel, &mut record, None).await,
         }
     }
 
@@ -696,56 +686,64 @@ impl<M: AllocateRelease> Resource<M> {
         }
     }
 
-    /// Phases 2 and 3, for a holder without an item.
+    /// Phases 2 and 3, for a holder without an item; or, `replacing`, for a
+    /// holder whose own item must go (past its time, or failing its check,
+    /// counted as that): it shuts the item down and allocates afresh with
+    /// the charge it had.
     #[cold]
     async fn acquire_cold<C: Future<Output = ()>>(
         &self,
         mut cancel: Pin<&mut C>,
         record: &mut GetRecord<'_>,
+        replacing: Option<Tally>,
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
-        let holding = Holding {
+        // Gives back the hold, and the charge once taken, if the get fails,
+        // panics or is dropped.
+        let mut holding = Holding {
             resource: self,
             charged: false,
         };
-        // Phase 2: capacity.
-        let released = if self.snapshot().is_releasing() {
-            let mut waited = Box::pin(self.wait_for_own_release(cancel.as_mut()));
-            record.wait(WaitFor::Resource, waited.as_mut()).await
-        } else {
-            Ok(())
-        };
-        let charged = match released {
-            Ok(()) => {
+        // The item to shut down before allocating: its charge is then ours.
+        let to_shut_down = match replacing {
+            Some(why) => {
                 let pool = self.pool_inner();
-                match pool.take_capacity(self) {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Box::pin(pool.wait_for_capacity(self, cancel, record)).await,
-                    Err(stop) => Err(stop),
+                pool.tallies.count(why);
+                let ((), _) = transition(&self.inner.state, state::discard);
+                pool.counters.shift(Count::Allocated, Count::Releasing);
+                Some(Arc::clone(&self.inner))
+            }
+            None => match self.find_capacity(cancel.as_mut(), record).await {
+                Ok(Capacity::Charge) => None,
+                // The item of a resource with this get's manager type (the
+                // usual pool) is shut down inline; another's, through a
+                // boxed future.
+                Ok(Capacity::Item(item)) if item.as_any().is::<Shared<M>>() => {
+                    let victim = item.into_any().downcast::<Shared<M>>();
+                    Some(victim.unwrap_or_else(|_| unreachable!("checked above")))
                 }
-            }
-            Err(Cancelled) => Err(Stop::Cancelled),
+                Ok(Capacity::Item(item)) => {
+                    item.shutdown_claimed().await;
+                    None
+                }
+                Err(Stop::Cancelled) => {
+                    return Err(self.stopped(record, Error::ResourceLimitExceeded));
+                }
+                Err(Stop::Closed) => {
+                    record.closed();
+                    return Err(Error::Closed);
+                }
+            },
         };
-        match charged {
-            Ok(()) => {}
-            Err(Stop::Cancelled) => {
-                return Err(self.stopped(record, Error::ResourceLimitExceeded));
-            }
-            Err(Stop::Closed) => {
-                record.closed();
-                return Err(Error::Closed);
-            }
+        if let Some(shared) = to_shut_down {
+            // If `shutdown` panics, or the get is dropped while it runs, the
+            // charge is freed (and `holding` lets go of the hold).
+            let (item, mut released) = shared.take_for_shutdown();
+            // Nowhere to report an error: the item is gone either way.
+            drop(shared.manager.shutdown(item).await);
+            released.charge = FreedCharge::ToGet;
         }
-        self.allocate(holding, record).await
-    }
-
-    /// Phase 3: the holder, with a charge that `holding` does not hold yet,
-    /// allocates. `holding` gives everything back if this fails, panics or is
-    /// dropped (and `record` counts which).
-    async fn allocate<'a>(
-        &'a self,
-        mut holding: Holding<'a, M>,
-        record: &mut GetRecord<'_>,
-    ) -> Result<Guard<'a, M>, Error<M::Error>> {
+        // Phase 3: allocate, with the charge (`holding` frees it if this
+        // fails, panics or is dropped, and `record` counts which).
         let ((), _) = transition(&self.inner.state, state::charge);
         holding.charged = true;
         self.pool_inner().counters.add(Count::Allocating);
@@ -753,6 +751,26 @@ impl<M: AllocateRelease> Resource<M> {
         let allocated = self.inner.manager.allocate().await;
         record.allocated(allocated.is_ok());
         Ok(holding.into_guard(allocated.map_err(Error::Allocate)?))
+    }
+
+    /// Phase 2: waits for this resource's previous item to be released,
+    /// then takes a free charge or claims an idle victim, waiting for one if
+    /// need be.
+    async fn find_capacity<C: Future<Output = ()>>(
+        &self,
+        mut cancel: Pin<&mut C>,
+        record: &mut GetRecord<'_>,
+    ) -> Result<Capacity, Stop> {
+        if self.snapshot().is_releasing() {
+            let mut waited = Box::pin(self.wait_for_own_release(cancel.as_mut()));
+            let released = record.wait(WaitFor::Resource, waited.as_mut()).await;
+            released.map_err(|Cancelled| Stop::Cancelled)?;
+        }
+        let pool = self.pool_inner();
+        match pool.take_capacity(self)? {
+            Some(found) => Ok(found),
+            None => Box::pin(pool.wait_for_capacity(self, cancel, record)).await,
+        }
     }
 
     /// Waits until the hold is let go, or handed to this get, and takes it.
@@ -940,13 +958,23 @@ impl<M: AllocateRelease> Shared<M> {
         // `Released` clears RELEASING.
         #[allow(unsafe_code)]
         let item = unsafe { self.slot.take() };
-        let mut released = Released {
-            shared: self,
-            charge: FreedCharge::ToPool,
-        };
+        let mut released = Released::new(self);
         let result = self.manager.release(item);
         released.charge = charge;
         result
+    }
+
+    /// Takes the item out (RELEASING is set by the caller's swap), for the
+    /// caller to give to `shutdown`, with the guard that finishes the
+    /// release: once `shutdown` completed, the caller sets its charge to
+    /// [`FreedCharge::ToGet`] and drops it (RELEASING and CHARGED cleared,
+    /// the charge the caller's); if it is dropped before (the get was
+    /// dropped, or `shutdown` panicked), the charge is freed to the pool.
+    fn take_for_shutdown(&self) -> (M::Item, Released<M, &Self>) {
+        // SAFETY: as in `release_taken`.
+        #[allow(unsafe_code)]
+        let item = unsafe { self.slot.take() };
+        (item, Released::new(self))
     }
 }
 
@@ -960,15 +988,27 @@ enum FreedCharge {
     ToGet,
 }
 
-/// Finishes a release when `release` returns or panics.
-struct Released<'a, M: AllocateRelease> {
-    shared: &'a Shared<M>,
+/// Finishes a release when `release` or `shutdown` returns, panics or is
+/// dropped. `P` is how it reaches the resource: a borrow, or a handle (in a
+/// boxed shutdown, which must own what it uses).
+struct Released<M: AllocateRelease, P: Deref<Target = Shared<M>>> {
+    shared: P,
+    /// Where the charge goes: to the pool until the release completed.
     charge: FreedCharge,
 }
 
-impl<M: AllocateRelease> Drop for Released<'_, M> {
+impl<M: AllocateRelease, P: Deref<Target = Shared<M>>> Released<M, P> {
+    fn new(shared: P) -> Self {
+        Released {
+            shared,
+            charge: FreedCharge::ToPool,
+        }
+    }
+}
+
+impl<M: AllocateRelease, P: Deref<Target = Shared<M>>> Drop for Released<M, P> {
     fn drop(&mut self) {
-        let shared = self.shared;
+        let shared = &*self.shared;
         let (waiter, _) = transition(&shared.state, state::released);
         let pool = &shared.pool.inner;
         pool.counters.remove(Count::Releasing);
@@ -1038,6 +1078,29 @@ impl<M: AllocateRelease> Victim for Shared<M> {
     fn release_claimed(&self) {
         // An evicted or handed-over item has nowhere to report a release error.
         drop(self.release_taken(FreedCharge::ToGet));
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+
+    fn shutdown_claimed(self: Arc<Self>) -> Shutdown {
+        // SAFETY: as in `release_taken`: `evict` (or the put that handed the
+        // item over) set RELEASING, and the slot is ours.
+        #[allow(unsafe_code)]
+        let item = unsafe { self.slot.take() };
+        // Owns a handle: the boxed future must own what it uses.
+        let released = Released::new(Arc::clone(&self));
+        Box::pin(async move {
+            let mut released = released;
+            // Nowhere to report an error: the item is gone either way.
+            drop(self.manager.shutdown(item).await);
+            released.charge = FreedCharge::ToGet;
+        })
     }
 }
 
