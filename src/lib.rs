@@ -76,13 +76,17 @@
 //!   allocated, now idle, the most recently used of the pool.
 //! - **Idle**: allocated and not held. The resource's next get reuses an idle
 //!   item at once; another resource's get may evict it.
-//! - **Release**: freeing an item with [`AllocateRelease::release`], which
-//!   frees its charge: by [`Guard::release`], a scheduled release, an
-//!   eviction, a hand-off, [`Pool::close`], or dropping a resource's last
-//!   handle. The resource's next get allocates afresh.
-//! - **Eviction**: a get that needs a charge while none is free releases the
-//!   least recently used idle item of the pool (of any resource) and takes
-//!   its charge.
+//! - **Release**: freeing an item, which frees its charge: with
+//!   [`AllocateRelease::release`] (synchronous) by [`Guard::release`], a
+//!   scheduled release, [`Pool::close`], [`Pool::set_max`],
+//!   [`Pool::release_expired`], or dropping a resource's last handle; with
+//!   [`AllocateRelease::shutdown`] (awaited) by a get that frees a charge
+//!   for itself (an eviction, a hand-off, its own item past its time or
+//!   failing its check), which allocates only once the shutdown completed.
+//!   The resource's next get allocates afresh.
+//! - **Eviction**: a get that needs a charge while none is free shuts down
+//!   the least recently used idle item of the pool (of any resource) and
+//!   takes its charge.
 //! - **Hand-off**: while gets wait for a charge, a put normally keeps its item
 //!   idle; once the longest waiting get has waited longer than
 //!   [`PoolBuilder::handoff_after`], the next put gives its item's charge to

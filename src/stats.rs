@@ -138,7 +138,10 @@ pub struct Stats {
     pub idle: usize,
     /// Calls of [`AllocateRelease::allocate`](crate::AllocateRelease::allocate) in progress.
     pub allocating: usize,
-    /// Calls of [`AllocateRelease::release`](crate::AllocateRelease::release) in progress.
+    /// Items being freed: calls of
+    /// [`AllocateRelease::release`](crate::AllocateRelease::release) or
+    /// [`AllocateRelease::shutdown`](crate::AllocateRelease::shutdown) in
+    /// progress. They still count against `max`.
     pub releasing: usize,
     /// Gets waiting now: for their resource's hold (another `Guard` of it is
     /// alive), for their resource's previous item to finish its release, or
