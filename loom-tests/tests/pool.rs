@@ -1350,3 +1350,34 @@ fn put_past_max_lifetime_races_a_get_waiting_for_capacity() {
         assert_expires_and_drains(pool, resources, &tracker, &clock);
     });
 }
+
+/// A get waiting for its own resource's release and another get of the same
+/// resource waiting for its hold listen to one event, the resource's
+/// `changed`: A held (max 2); two more gets of A wait for the hold, then run
+/// each on its own thread while A's guard is released. The first woken takes
+/// the hold without the item and, if the release has not returned, waits for
+/// it while the other still waits for the hold: the release must wake it
+/// (a notification of one listener could reach the hold waiter instead, and
+/// be lost), and its put then hands the hold, with its new item, to the other.
+#[test]
+fn hold_waiter_and_release_waiter_share_the_changed_event() {
+    check(3, EITHER, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 1, mode);
+        let a = &resources[0];
+        let held = Held::new(block_on(a.get()).unwrap());
+        let first = pending_get(a, || {});
+        let second = pending_get(a, || {});
+        let first = thread::spawn(move || block_on(first));
+        let second = thread::spawn(move || block_on(second));
+        held.release();
+        first.join().unwrap();
+        second.join().unwrap();
+        assert!(tracker.released(0));
+        assert_eq!(
+            tracker.released.lock().unwrap().len(),
+            2,
+            "the item was not handed to the second get with the hold"
+        );
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
