@@ -707,6 +707,59 @@ mod tests {
     }
 
     #[test]
+    fn release_expired_claims_only_an_idle_expired_item() {
+        // Idle and past its time: claimed, the entry dropped, the charge kept
+        // until the release returns; the put count stays.
+        let idle = Snapshot(IDLE.0 + PUT_ONE);
+        let (claimed, s) = apply(idle, |s| expire(s, true));
+        assert!(claimed);
+        assert_eq!(s, Snapshot(CHARGED | RELEASING | PUT_ONE));
+        assert!(!s.is_queued() && !s.is_allocated() && !s.is_idle());
+        let (waiter, s) = apply(s, released);
+        assert_eq!((waiter, s), (false, Snapshot(PUT_ONE)));
+        // Idle, not past its time: nothing changes, the entry stays.
+        assert_eq!(expire(idle, false), (false, None));
+        // Held (in use, or allocating again with its old entry): whatever the
+        // stamps said, nothing changes.
+        let in_use = Snapshot(HELD | CHARGED | ALLOCATED | QUEUED);
+        assert_eq!(expire(in_use, true), (false, None));
+        assert_eq!(expire(in_use, false), (false, None));
+        assert_eq!(
+            expire(Snapshot(HELD | CHARGED | QUEUED), true),
+            (false, None)
+        );
+        // Already being released (`schedule_release` keeps the entry).
+        let releasing = Snapshot(CHARGED | RELEASING | QUEUED);
+        assert_eq!(expire(releasing, true), (false, None));
+    }
+
+    #[test]
+    fn a_discarded_item_is_released_with_the_hold_and_the_charge_kept() {
+        let in_use = Snapshot(HELD | CHARGED | ALLOCATED | QUEUED | PUT_ONE);
+        let ((), s) = apply(in_use, discard);
+        assert_eq!(s, Snapshot(HELD | CHARGED | RELEASING | QUEUED | PUT_ONE));
+        assert!(s.is_held() && s.is_charged() && s.is_releasing() && !s.is_allocated());
+        // A scheduled release is served by the discard; hold waiters stay
+        // counted, and the hold stays ours (no HANDOFF).
+        let armed = Snapshot(in_use.0 | RELEASE_ON_PUT | HOLD_WAITER_ONE);
+        let ((), s) = apply(armed, discard);
+        assert_eq!(
+            s,
+            Snapshot(HELD | CHARGED | RELEASING | QUEUED | PUT_ONE | HOLD_WAITER_ONE)
+        );
+        assert!(!s.is_release_on_put() && !s.is_handoff());
+        // Once the release returns, the holder takes the charge (the pool's,
+        // which it kept) into the word again and allocates.
+        let (waiter, s) = apply(s, released);
+        assert!(!waiter);
+        assert_eq!(s, Snapshot(HELD | QUEUED | PUT_ONE | HOLD_WAITER_ONE));
+        let ((), s) = apply(s, charge);
+        assert!(s.is_allocating());
+        let ((), s) = apply(s, allocated);
+        assert!(s.is_held() && s.is_allocated());
+    }
+
+    #[test]
     fn an_evictor_queues_its_own_resource_ahead_only_once() {
         let holder = Snapshot(HELD);
         let (queued, s) = apply(holder, queue_ahead);

@@ -21,22 +21,31 @@
 //!   got what it waited for first), none stays pending; no item stays idle in
 //!   a closed pool, every item is released exactly once, `drained()`
 //!   resolves once every guard was put, and the totals account for every
-//!   item (`allocations == evictions + handoffs + released + shed`).
+//!   item (`allocations == evictions + handoffs + released + shed`);
+//! - the item lifecycle (the models of `release_expired`, of a get that
+//!   replaces its expired item, of a put past `max_lifetime`): an item is
+//!   released once, by whichever path claims it first, and never while it
+//!   is used or just put; each release is counted once, in
+//!   `totals.expired` where it was for its time; and at the end every idle
+//!   item expires, `release_expired` releases them all and `drained()`
+//!   resolves.
 //!
 //! Each pool is built with one of the two settings of `handoff_after` that
 //! need no clock (any other reads the time, which would make a model
 //! nondeterministic): [`Handoff::Always`] and [`Handoff::Never`]. A model in
-//! which a get may wait for capacity runs in both.
+//! which a get may wait for capacity runs in both. For the same reason the
+//! lifecycle models give the pool a clock of their own (`ModelClock`), which
+//! moves only where the model moves it.
 #![cfg(loom)]
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::future::poll_once;
 use loom::future::block_on;
 use loom::thread;
-use resourcepool::{AllocateRelease, Error, Guard, Pool, Resource, Stats, Totals};
+use resourcepool::{AllocateRelease, Error, Guard, Pool, PoolBuilder, Resource, Stats, Totals};
 
 /// When a put hands its item over to the longest waiting get
 /// (`PoolBuilder::handoff_after`).
@@ -167,12 +176,82 @@ fn pool_with(
     count: usize,
     mode: Handoff,
 ) -> (Pool, Vec<Resource<Counting>>, Arc<Tracker>) {
+    pool_built(Pool::builder(max).handoff_after(mode.after()), max, count)
+}
+
+/// The lifecycle's clock in a model (`PoolBuilder::clock`): it stands still
+/// until the model moves it, so what has expired is decided by the model, at
+/// the points where it calls `set`, and never by real time (which loom would
+/// report as a nondeterministic model). A plain std atomic, as `Tracker`'s.
+#[derive(Clone)]
+struct ModelClock {
+    start: Instant,
+    elapsed: Arc<AtomicU64>,
+}
+
+impl ModelClock {
+    fn new() -> Self {
+        ModelClock {
+            start: Instant::now(),
+            elapsed: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Moves the clock to `at` after the pool was built.
+    fn set(&self, at: Duration) {
+        let nanos = u64::try_from(at.as_nanos()).unwrap();
+        let before = self.elapsed.swap(nanos, Ordering::SeqCst);
+        assert!(before <= nanos, "the clock went back");
+    }
+
+    /// Moves the clock `by` on.
+    fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap();
+        self.elapsed.fetch_add(by, Ordering::SeqCst);
+    }
+
+    fn now(&self) -> Instant {
+        self.start + Duration::from_nanos(self.elapsed.load(Ordering::SeqCst))
+    }
+}
+
+/// The `idle_timeout` or `max_lifetime` of the lifecycle models, on their
+/// `ModelClock`.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A pool of `max` with `count` resources, handing over as `mode` says, with
+/// the lifecycle settings `settings` adds on a `ModelClock` at 0; and the
+/// tracker and the clock.
+fn pool_with_lifecycle(
+    max: usize,
+    count: usize,
+    mode: Handoff,
+    settings: impl FnOnce(PoolBuilder) -> PoolBuilder,
+) -> (Pool, Vec<Resource<Counting>>, Arc<Tracker>, ModelClock) {
+    let clock = ModelClock::new();
+    let builder = {
+        let clock = clock.clone();
+        Pool::builder(max)
+            .handoff_after(mode.after())
+            .clock(move || clock.now())
+    };
+    let (pool, resources, tracker) = pool_built(settings(builder), max, count);
+    (pool, resources, tracker, clock)
+}
+
+/// The pool `builder` makes (of `max`), with `count` resources, and their
+/// tracker.
+fn pool_built(
+    builder: PoolBuilder,
+    max: usize,
+    count: usize,
+) -> (Pool, Vec<Resource<Counting>>, Arc<Tracker>) {
     let tracker = Arc::new(Tracker {
         max,
         live: AtomicUsize::new(0),
         released: Mutex::new(Vec::new()),
     });
-    let pool = Pool::builder(max).handoff_after(mode.after()).build();
+    let pool = builder.build();
     let resources = (0..count)
         .map(|key| {
             pool.create(Counting {
@@ -310,10 +389,39 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
     );
 }
 
+/// Ends a lifecycle model, once every thread joined and every guard was put:
+/// moves the clock one `TIMEOUT` on, past every idle item's time; then
+/// `release_expired` must release the item of every allocated resource (each
+/// idle, with its entry in the idle set), after which no item is live and
+/// `drained()` resolves (else loom reports a deadlock: a charge was lost).
+/// Then the checks of `assert_quiescent`.
+fn assert_expires_and_drains(
+    pool: Pool,
+    resources: Vec<Resource<Counting>>,
+    tracker: &Tracker,
+    clock: &ModelClock,
+) {
+    let allocated = resources.iter().filter(|r| r.is_allocated()).count();
+    clock.advance(TIMEOUT);
+    let expired = pool.release_expired();
+    assert_eq!(expired, allocated, "{:?}", pool.stats());
+    assert!(resources.iter().all(|r| !r.is_allocated()));
+    assert_eq!(tracker.live(), 0, "an idle item outlived its time");
+    block_on(pool.drained());
+    assert_quiescent(pool, resources, tracker);
+}
+
 /// The items allocated now, by the totals: those `allocate` returned, less
-/// those evicted, handed over, released by the caller and shed by a close.
+/// those evicted, handed over, released by the caller, shed by a close, and
+/// released past their time or failing their check.
 fn allocated_by(totals: Totals) -> u64 {
-    totals.allocations - totals.evictions - totals.handoffs - totals.released - totals.shed
+    totals.allocations
+        - totals.evictions
+        - totals.handoffs
+        - totals.released
+        - totals.shed
+        - totals.expired
+        - totals.check_failures
 }
 
 /// Checks that `stats` could describe its pool: no count above `max`, and at
@@ -368,7 +476,8 @@ fn pending_get_unless_closed(
 /// put: `drained()` resolves, no item is live or idle (the close shed the
 /// idle ones, and each put after it shed its own), every item was released
 /// exactly once, nothing is counted anywhere, and the totals account for
-/// every item (`allocations == evictions + handoffs + released + shed`). Then
+/// every item (`allocations == evictions + handoffs + released + shed`, with
+/// no lifecycle settings in these models). Then
 /// every get fails with `Closed` and allocates nothing.
 fn assert_closed_and_drained(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tracker) {
     assert!(pool.is_closed());
@@ -1118,6 +1227,157 @@ fn set_max_shrinking_races_a_get_and_a_put() {
         let stats = pool.stats();
         assert_eq!((stats.max, stats.in_use), (1, 0), "{stats:?}");
         assert!(stats.idle <= 1, "{stats:?}");
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// `release_expired` races a get of the idle item it finds past its time (A
+/// idle since 0, the clock at its idle timeout, max 1). Exactly one of them
+/// takes the item: `release_expired` claims it, and the get waits for that
+/// release to return, then for the charge it frees (free, or granted to the
+/// get in the queue); or the get takes it, finds it expired, releases it and
+/// allocates afresh with its own charge, and `release_expired` finds A held
+/// and keeps its entry. Either way the get is served a new item, the old one
+/// is released once and counted once as expired, and no charge is lost.
+#[test]
+fn release_expired_races_a_get_of_the_expired_item() {
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker, clock) =
+            pool_with_lifecycle(1, 1, mode, |pool| pool.idle_timeout(TIMEOUT));
+        let a = &resources[0];
+        get_use_put(a);
+        clock.set(TIMEOUT);
+        let reaper = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.release_expired())
+        };
+        let held = Held::new(block_on(a.get()).unwrap());
+        assert_eq!(held.serial(), 1, "the get used its expired item");
+        drop(held);
+        let reaped = reaper.join().unwrap();
+        assert!(reaped <= 1);
+        assert!(tracker.released(0));
+        let totals = pool.stats().totals;
+        assert_eq!((totals.expired, totals.allocations), (1, 2), "{totals:?}");
+        assert!(a.is_allocated());
+        assert_expires_and_drains(pool, resources, &tracker, &clock);
+    });
+}
+
+/// `release_expired` races the put that makes an item idle again: A's item
+/// idle since 0, got again (its idle-set entry stays) and held; the clock at
+/// A's idle timeout; A's put races `release_expired` on another thread (max
+/// 1). The put stamps the item idle since now, so `release_expired` keeps
+/// it, whether it finds A held or idle again: it reads the stamps after the
+/// state word, and so sees the put's stamp whenever it sees the put.
+#[test]
+fn release_expired_races_the_put_of_the_item() {
+    check(4, EITHER, |mode| {
+        let (pool, resources, tracker, clock) =
+            pool_with_lifecycle(1, 1, mode, |pool| pool.idle_timeout(TIMEOUT));
+        let a = &resources[0];
+        get_use_put(a);
+        let held = Held::new(block_on(a.get()).unwrap());
+        clock.set(TIMEOUT);
+        let reaper = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.release_expired())
+        };
+        drop(held);
+        let reaped = reaper.join().unwrap();
+        assert_eq!(reaped, 0, "released an item put at its idle timeout");
+        assert!(a.is_allocated() && !tracker.released(0));
+        assert_eq!(pool.stats().totals.expired, 0);
+        assert_expires_and_drains(pool, resources, &tracker, &clock);
+    });
+}
+
+/// A get that finds its idle item past its time releases it and allocates
+/// afresh with its own charge, racing another resource's get for capacity
+/// (A idle since 0, the clock at its idle timeout, max 1). B's get evicts
+/// A's item (A's get then waits for that release, and for capacity, served
+/// by B's put); or finds A held, drops its entry and waits, served by A's
+/// put (handed its new item, or woken to evict it). Live items never exceed
+/// 1, and both gets are served.
+#[test]
+fn get_replacing_its_expired_item_races_a_get_for_capacity() {
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker, clock) =
+            pool_with_lifecycle(1, 2, mode, |pool| pool.idle_timeout(TIMEOUT));
+        get_use_put(&resources[0]);
+        clock.set(TIMEOUT);
+        let other = {
+            let b = resources[1].clone();
+            thread::spawn(move || get_use_put(&b))
+        };
+        get_use_put(&resources[0]);
+        other.join().unwrap();
+        assert!(tracker.released(0));
+        assert_eq!(tracker.live(), 1);
+        assert_expires_and_drains(pool, resources, &tracker, &clock);
+    });
+}
+
+/// A put past its item's `max_lifetime` releases the item, racing another
+/// resource's get waiting for capacity (A held, born at 0, the clock at its
+/// lifetime, max 1): the charge the release frees is granted to B's get (or
+/// is free for its look), never handed over with the item nor left idle,
+/// and B is served.
+#[test]
+fn put_past_max_lifetime_races_a_get_waiting_for_capacity() {
+    check(4, BOTH, |mode| {
+        let (pool, resources, tracker, clock) =
+            pool_with_lifecycle(1, 2, mode, |pool| pool.max_lifetime(TIMEOUT));
+        let held = Held::new(block_on(resources[0].get()).unwrap());
+        clock.set(TIMEOUT);
+        let waiter = {
+            let b = resources[1].clone();
+            thread::spawn(move || get_use_put(&b))
+        };
+        drop(held);
+        waiter.join().unwrap();
+        assert!(
+            tracker.released(0),
+            "the put kept an item past its lifetime"
+        );
+        assert!(!resources[0].is_allocated() && resources[1].is_allocated());
+        let totals = pool.stats().totals;
+        assert_eq!(
+            (totals.expired, totals.handoffs, totals.evictions),
+            (1, 0, 0),
+            "{totals:?}"
+        );
+        assert_expires_and_drains(pool, resources, &tracker, &clock);
+    });
+}
+
+/// A get waiting for its own resource's release and another get of the same
+/// resource waiting for its hold listen to one event, the resource's
+/// `changed`: A held (max 2); two more gets of A wait for the hold, then run
+/// each on its own thread while A's guard is released. The first woken takes
+/// the hold without the item and, if the release has not returned, waits for
+/// it while the other still waits for the hold: the release must wake it
+/// (a notification of one listener could reach the hold waiter instead, and
+/// be lost), and its put then hands the hold, with its new item, to the other.
+#[test]
+fn hold_waiter_and_release_waiter_share_the_changed_event() {
+    check(3, EITHER, |mode| {
+        let (pool, resources, tracker) = pool_with(2, 1, mode);
+        let a = &resources[0];
+        let held = Held::new(block_on(a.get()).unwrap());
+        let first = pending_get(a, || {});
+        let second = pending_get(a, || {});
+        let first = thread::spawn(move || block_on(first));
+        let second = thread::spawn(move || block_on(second));
+        held.release();
+        first.join().unwrap();
+        second.join().unwrap();
+        assert!(tracker.released(0));
+        assert_eq!(
+            tracker.released.lock().unwrap().len(),
+            2,
+            "the item was not handed to the second get with the hold"
+        );
         assert_quiescent(pool, resources, &tracker);
     });
 }
