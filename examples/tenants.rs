@@ -163,8 +163,10 @@ struct Counters {
     refused: AtomicUsize,
     /// Connections whose server has not hung up yet, as the client sees it.
     connected: AtomicUsize,
-    /// Calls of `release` and `shutdown`.
+    /// Calls of `release` and `shutdown`; those that found the server had
+    /// already hung up (a backend terminated midway).
     closes: AtomicUsize,
+    closed_dead: AtomicUsize,
     queries: AtomicUsize,
     /// Gets that failed: a dial that failed for good, after its retries.
     get_errors: AtomicUsize,
@@ -212,6 +214,14 @@ struct Session {
 }
 
 impl Tenant {
+    /// Counts a close, and whether the server had hung up already.
+    fn count_close(&self, session: &Session) {
+        bump(&self.shared.counters.closes);
+        if session.hung_up.is_finished() {
+            bump(&self.shared.counters.closed_dead);
+        }
+    }
+
     /// Waits until the server has hung up on `session` (after a goodbye).
     async fn wait_for_hang_up(&self, session: Session) -> Result<(), pg::Error> {
         drop(session.client); // sends the protocol's Terminate, if still open
@@ -256,8 +266,8 @@ impl AllocateRelease for Tenant {
     /// Drops the client: its connection task says goodbye and goes on until
     /// the server hangs up, but nobody waits for that.
     fn release(&self, session: Session) -> Result<(), pg::Error> {
+        self.count_close(&session);
         drop(session.client);
-        bump(&self.shared.counters.closes);
         Ok(())
     }
 
@@ -275,11 +285,11 @@ impl AllocateRelease for Tenant {
         match self.shared.goodbye {
             Goodbye::None => self.release(session),
             Goodbye::Wait => {
-                bump(&self.shared.counters.closes);
+                self.count_close(&session);
                 self.wait_for_hang_up(session).await
             }
             Goodbye::SelfTerminate => {
-                bump(&self.shared.counters.closes);
+                self.count_close(&session);
                 // Fails as the backend ends ("terminating connection due to
                 // administrator command"), or at once on a dead connection.
                 let _ = session
@@ -687,8 +697,19 @@ async fn try_run(cluster: Arc<pg::Cluster>, options: Options) -> Result<ExitCode
     ] {
         println!("  {label:<12} {count:>6}  {why}");
     }
+    let closed_dead = read(&counters.closed_dead);
     println!(
-        "midway         terminated {terminated} idle backends ({idle_in_pool} connections idle in the pool)"
+        "midway         terminated {terminated} idle backends ({idle_in_pool} connections idle in the pool); the pool closed {closed_dead} dead ones:"
+    );
+    println!(
+        "               {} after a failed check, {} unused (evicted, handed off, expired){}",
+        totals.check_failures,
+        closed_dead.saturating_sub(usize::try_from(totals.check_failures).unwrap_or(0)),
+        if read(&counters.query_errors) == 0 {
+            "; no task got one"
+        } else {
+            ""
+        },
     );
     println!(
         "waits          {} gets waited, {:.1?} in all, {:.1?} each on average",
