@@ -104,12 +104,19 @@ impl Cluster {
     /// connections.
     pub fn start(bin: &Path, max_connections: usize) -> io::Result<Cluster> {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::temp_dir().join(format!(
-            "resourcepool-pg-{}-{}",
-            std::process::id(),
-            STARTED.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir(&root)?;
+        let root = loop {
+            let root = std::env::temp_dir().join(format!(
+                "resourcepool-pg-{}-{}",
+                std::process::id(),
+                STARTED.fetch_add(1, Ordering::Relaxed)
+            ));
+            match fs::create_dir(&root) {
+                Ok(()) => break root,
+                // Left by an earlier process with the same id.
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(error) => return Err(error),
+            }
+        };
         let mut cluster = Cluster {
             bin: bin.to_path_buf(),
             root,
