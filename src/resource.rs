@@ -145,7 +145,10 @@ impl<M: AllocateRelease> Resource<M> {
     pub async fn get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
             Taken::Ready(guard) => Ok(guard),
-            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::Vet(guard, verdict) => {
+                self.vet_taken(guard, verdict, core::future::pending())
+                    .await
+            }
             Taken::No => self.acquire(core::future::pending()).await,
         }
     }
@@ -276,7 +279,7 @@ impl<M: AllocateRelease> Resource<M> {
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
             Taken::Ready(guard) => Ok(guard),
-            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict, cancel).await,
             Taken::No => self.acquire(cancel).await,
         }
     }
@@ -318,7 +321,10 @@ impl<M: AllocateRelease> Resource<M> {
     pub async fn try_get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
             Taken::Ready(guard) => Ok(guard),
-            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::Vet(guard, verdict) => {
+                self.vet_taken(guard, verdict, core::future::ready(()))
+                    .await
+            }
             Taken::No => self.acquire(core::future::ready(())).await,
         }
     }
@@ -566,23 +572,31 @@ impl<M: AllocateRelease> Resource<M> {
     }
 
     /// A get that took an idle item to check or replace: see [`vet`](Self::vet).
+    /// `cancel` is the get's (closing the pool ends a wait too, as in
+    /// `acquire`).
     #[cold]
-    async fn vet_taken<'a>(
+    async fn vet_taken<'a, C: Future<Output = ()>>(
         &'a self,
         guard: Guard<'a, M>,
         verdict: Verdict,
+        cancel: C,
     ) -> Result<Guard<'a, M>, Error<M::Error>> {
-        let mut record = GetRecord::new(&self.pool_inner().tallies);
-        self.vet(guard, verdict, &mut record).await
+        let pool = self.pool_inner();
+        let mut record = GetRecord::new(&pool.tallies);
+        let cancel = futures_lite::future::or(cancel, pool.closed());
+        self.vet(guard, verdict, cancel, &mut record).await
     }
 
     /// A get holds an item it reuses, and `verdict` says what to do with it:
     /// return it; check it first (and replace it if the check fails); or
     /// replace it (released, and a new one allocated with the same charge).
-    async fn vet<'a>(
+    /// `cancel` ends the wait for capacity of a replacement that must wait
+    /// (see [`replace`](Self::replace)).
+    async fn vet<'a, C: Future<Output = ()>>(
         &'a self,
         guard: Guard<'a, M>,
         verdict: Verdict,
+        cancel: C,
         record: &mut GetRecord<'_>,
     ) -> Result<Guard<'a, M>, Error<M::Error>> {
         let why = match verdict {
@@ -606,19 +620,24 @@ impl<M: AllocateRelease> Resource<M> {
                     return Ok(guard);
                 }
                 core::mem::forget(guard);
-                return self.replace(Tally::CheckFailure, record).await;
+                return self.replace(Tally::CheckFailure, cancel, record).await;
             }
         };
         core::mem::forget(guard);
-        self.replace(why, record).await
+        self.replace(why, cancel, record).await
     }
 
     /// The get holds its resource's item (its guard forgotten) and found it
     /// past its time or failing its check: releases it, keeping the hold and
-    /// the charge, then allocates afresh with them.
-    async fn replace(
+    /// the charge, then allocates afresh with them. Unless the pool was
+    /// closed meanwhile (while `check` ran): then the charge is freed and the
+    /// get fails with `Error::Closed`; or the charges exceed a shrunk `max`:
+    /// then the charge is freed (no allocation starts until they fit), and
+    /// the get waits for capacity as any other, until `cancel` completes.
+    async fn replace<C: Future<Output = ()>>(
         &self,
         why: Tally,
+        cancel: C,
         record: &mut GetRecord<'_>,
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
         let shared = &*self.inner;
@@ -634,6 +653,20 @@ impl<M: AllocateRelease> Resource<M> {
         };
         // An error of `release` has nowhere to go: the get goes on.
         drop(shared.release_taken(FreedCharge::ToGet));
+        if pool.is_closed() {
+            pool.free_charge();
+            drop(holding);
+            record.closed();
+            return Err(Error::Closed);
+        }
+        if pool.must_shed() {
+            // The charge goes back (to the pool: it does not fit), and the
+            // hold passes to phases 2 and 3, as for a holder without an item.
+            pool.free_charge();
+            core::mem::forget(holding);
+            let cancel = pin!(cancel);
+            return Box::pin(self.acquire_cold(cancel, record)).await;
+        }
         self.allocate(holding, record).await
     }
 
@@ -678,7 +711,7 @@ impl<M: AllocateRelease> Resource<M> {
                     return Err(Error::Closed);
                 }
                 let verdict = self.verdict();
-                self.vet(guard, verdict, &mut record).await
+                self.vet(guard, verdict, cancel, &mut record).await
             }
             _ => self.acquire_cold(cancel, &mut record).await,
         }
