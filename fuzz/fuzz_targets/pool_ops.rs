@@ -1648,7 +1648,10 @@ impl Model {
 
     /// The get found its item past its time or failing its check
     /// (`Resource::replace`): it releases the item, keeping the hold and the
-    /// charge, and allocates afresh with them.
+    /// charge, and allocates afresh with them. Unless the pool was closed
+    /// (while its check ran): then it frees the charge and fails; or the
+    /// charges exceed a shrunk `max`: then it frees the charge and looks for
+    /// capacity (and waits) as any holder without an item.
     fn replace(&mut self, task: usize, why: Why) -> Step {
         let index = self.tasks[task].resource;
         self.count(why);
@@ -1658,6 +1661,15 @@ impl Model {
         // Its error goes nowhere.
         self.release(index, serial);
         self.resources[index].phase = Phase::Unallocated;
+        if self.closed {
+            self.free_charge();
+            self.unhold(index, false);
+            return Step::Failed(ErrorKind::Closed);
+        }
+        if self.over_max() {
+            self.free_charge();
+            return self.acquire_capacity(task);
+        }
         self.allocate(task)
     }
 
@@ -1986,6 +1998,34 @@ impl Model {
         while self.first_ungranted().is_some() && self.used < self.max {
             self.used += 1;
             self.grant(Offer::Charge).expect("a waiter not yet granted");
+        }
+        // Shrunk below the charges taken: grants come back, the latest
+        // first, until the charges fit; each waiter looks again (Notified).
+        // A granted item is released (counted as the hand-off it was), and
+        // then its charge returned.
+        let mut items = Vec::new();
+        while self.used - items.len() > self.max {
+            let Some(index) = self
+                .queue
+                .iter()
+                .rposition(|waiter| matches!(waiter.phase, WaitPhase::Granted(_)))
+            else {
+                break;
+            };
+            let waiter = &mut self.queue[index];
+            let WaitPhase::Granted(offer) =
+                std::mem::replace(&mut waiter.phase, WaitPhase::Notified)
+            else {
+                unreachable!();
+            };
+            match offer {
+                Offer::Charge => self.used -= 1,
+                Offer::Item { resource } => items.push(resource),
+            }
+        }
+        for resource in items {
+            self.release_handed_over(resource);
+            self.return_charge();
         }
         self.shed_excess();
     }
@@ -2431,6 +2471,19 @@ impl Run {
                     self.history()
                 );
             }
+            // A check that ends after the close: the guard if it passed,
+            // never a new allocation if it failed.
+            Some(AtClose::Checking) if ended => {
+                assert!(
+                    matches!(
+                        actual,
+                        Observed::Got { .. }
+                            | Observed::Ended(End::Failed(ErrorKind::Closed) | End::Panicked)
+                    ),
+                    "SPEC: a get checking at the close ended with {actual:?}\n{}",
+                    self.history()
+                );
+            }
             Some(AtClose::Allocating) if gate == Some(true) => {
                 assert!(
                     matches!(actual, Observed::Got { .. }),
@@ -2493,6 +2546,9 @@ impl Run {
                     }
                     (Op::Close, _) if before.idle[k] => "shed by the close",
                     (Op::SetMax(_), _) if before.idle[k] => "shed by set_max shrinking",
+                    (Op::SetMax(_), _) if before.handed_over[k] => {
+                        "a hand-over set_max took back from the waiter it was granted to"
+                    }
                     (Op::ReleaseExpired, _) if before.idle[k] && before.expired[k] => {
                         "past its time, by release_expired"
                     }
