@@ -281,7 +281,9 @@ impl Pool {
 
     /// Changes the limit to `max`. Growing frees charges at once (gets
     /// waiting for capacity get them first, in the order they started
-    /// waiting). Shrinking releases idle items, least recently used first,
+    /// waiting). Shrinking takes back what was granted to waiting gets and
+    /// not yet taken up, until the charges fit `max` (they look for capacity
+    /// again), and releases idle items, least recently used first,
     /// until the live items fit `max`; while they still exceed it, each item
     /// in use is released at its put, and no allocation starts (all counted
     /// in [`Totals::shed`](crate::Totals::shed)). [`max`](Self::max) and
