@@ -45,9 +45,10 @@
 //! or in `release_expired`), which reuses call `check` (which passes, fails,
 //! panics or stays pending, as scripted), and the totals `expired` and
 //! `check_failures`. `Pool::set_max` is an operation as well: growing grants
-//! the new charges to the waiters, shrinking sheds idle items and then each
-//! excess item at its put; live items never exceed the larger of the old and
-//! the new `max`, and no allocation starts that would exceed the new one.
+//! the new charges to the waiters, shrinking takes back grants, sheds idle
+//! items and then each excess item at its put; live items never exceed the
+//! larger of the old and the new `max`, and no allocation starts that would
+//! exceed the new one.
 #![no_main]
 
 use std::cell::Cell;
@@ -240,7 +241,8 @@ struct Input {
 impl<'a> Arbitrary<'a> for Input {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         // The first byte: `max` (1 to 3, as `int_in_range(1..=3)` reads it)
-        // and, in its top bit, the hand-over setting.
+        // and, in its top bit, the hand-over setting; the second, the
+        // lifecycle settings (0: none).
         let first = u.int_in_range(0u8..=u8::MAX)?;
         let max = 1 + usize::from(first % 3);
         let handoff = if first & 0x80 != 0 {
