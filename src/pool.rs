@@ -281,7 +281,9 @@ impl Pool {
 
     /// Changes the limit to `max`. Growing frees charges at once (gets
     /// waiting for capacity get them first, in the order they started
-    /// waiting). Shrinking releases idle items, least recently used first,
+    /// waiting). Shrinking takes back what was granted to waiting gets and
+    /// not yet taken up, until the charges fit `max` (they look for capacity
+    /// again), and releases idle items, least recently used first,
     /// until the live items fit `max`; while they still exceed it, each item
     /// in use is released at its put, and no allocation starts (all counted
     /// in [`Totals::shed`](crate::Totals::shed)). [`max`](Self::max) and
@@ -775,10 +777,42 @@ impl PoolInner {
                 unreachable!("a waiter not yet granted is queued");
             }
         }
+        // Shrunk below the charges taken: what was granted to waiters and
+        // not yet taken up comes back, the latest grant first, until the
+        // charges fit (a waiter must not allocate with it meanwhile). Each
+        // waiter was woken by its grant, and looks again.
+        let mut items = Vec::new();
+        while self.used.load(Ordering::SeqCst) - items.len() > max {
+            match queue.revoke_last_grant() {
+                None => break,
+                // Over `max`: the count never reaches zero here.
+                Some(Offer::Charge) => {
+                    self.used.fetch_sub(1, Ordering::SeqCst);
+                }
+                // Its charge comes back once it is released, below.
+                Some(Offer::Item(item)) => items.push(item),
+            }
+        }
         queue.over_max = self.over_max();
         self.queue_changed(&queue);
         drop(queue);
-        self.shed_excess();
+        // A handed-over item taken back is released here (counted as the
+        // hand-off it was, at its put). A panicking `release` must not strand
+        // the others: the first panic goes on once the pool is whole.
+        let mut panic = None;
+        for item in items {
+            match catch_unwind(AssertUnwindSafe(|| item.release_claimed())) {
+                Ok(()) => self.return_charge(),
+                // The charge was freed as the release unwound.
+                Err(payload) => {
+                    panic.get_or_insert(payload);
+                }
+            }
+        }
+        let shed = catch_unwind(AssertUnwindSafe(|| self.shed_excess()));
+        if let Some(payload) = panic.or(shed.err()) {
+            resume_unwind(payload);
+        }
     }
 
     /// While more charges are taken than `max` allows, releases idle items,

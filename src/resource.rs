@@ -147,7 +147,10 @@ impl<M: AllocateRelease> Resource<M> {
     pub async fn get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
             Taken::Ready(guard) => Ok(guard),
-            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::Vet(guard, verdict) => {
+                let never = core::future::pending();
+                self.vet_taken(guard, verdict, never).await
+            }
             Taken::No => self.acquire(core::future::pending()).await,
         }
     }
@@ -278,7 +281,7 @@ impl<M: AllocateRelease> Resource<M> {
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
             Taken::Ready(guard) => Ok(guard),
-            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict, cancel).await,
             Taken::No => self.acquire(cancel).await,
         }
     }
@@ -320,7 +323,10 @@ impl<M: AllocateRelease> Resource<M> {
     pub async fn try_get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
             Taken::Ready(guard) => Ok(guard),
-            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::Vet(guard, verdict) => {
+                let now = core::future::ready(());
+                self.vet_taken(guard, verdict, now).await
+            }
             Taken::No => self.acquire(core::future::ready(())).await,
         }
     }
@@ -568,24 +574,30 @@ impl<M: AllocateRelease> Resource<M> {
     }
 
     /// A get that took an idle item to check or replace: see [`vet`](Self::vet).
+    /// `cancel` is the get's (closing the pool ends a wait too, as in
+    /// `acquire`).
     #[cold]
-    async fn vet_taken<'a>(
+    async fn vet_taken<'a, C: Future<Output = ()>>(
         &'a self,
         guard: Guard<'a, M>,
         verdict: Verdict,
+        cancel: C,
     ) -> Result<Guard<'a, M>, Error<M::Error>> {
-        let mut record = GetRecord::new(&self.pool_inner().tallies);
+        let pool = self.pool_inner();
+        let mut record = GetRecord::new(&pool.tallies);
+        let cancel = pin!(futures_lite::future::or(cancel, pool.closed()));
         // Boxed, as it is rare and large (a check, an allocation).
-        Box::pin(self.vet(guard, verdict, &mut record)).await
+        Box::pin(self.vet(guard, verdict, cancel, &mut record)).await
     }
 
     /// A get holds an item it reuses, and `verdict` says what to do with it:
     /// return it; check it first (and replace it if the check fails); or
     /// replace it (released, and a new one allocated with the same charge).
-    async fn vet<'a>(
+    async fn vet<'a, C: Future<Output = ()>>(
         &'a self,
         guard: Guard<'a, M>,
         verdict: Verdict,
+        cancel: Pin<&mut C>,
         record: &mut GetRecord<'_>,
     ) -> Result<Guard<'a, M>, Error<M::Error>> {
         let why = match verdict {
@@ -617,8 +629,7 @@ impl<M: AllocateRelease> Resource<M> {
         };
         // The item goes (its guard forgotten): `acquire_cold` shuts it down,
         // keeping the hold and the charge, and allocates afresh with them.
-        let never = pin!(core::future::pending());
-        self.acquire_cold(never, record, Some(why)).await
+        self.acquire_cold(cancel, record, Some(why)).await
     }
 
     /// The three phases of a get; `cancel` ends the waits (see `get_or_cancel`).
@@ -667,7 +678,10 @@ impl<M: AllocateRelease> Resource<M> {
                         Ok(guard)
                     }
                     // Boxed, as it is rare and large (a check, an allocation).
-                    verdict => Box::pin(self.vet(guard, verdict, &mut record)).await,
+                    verdict => {
+                        let vetted = self.vet(guard, verdict, cancel.as_mut(), &mut record);
+                        Box::pin(vetted).await
+                    }
                 }
             }
             _ => self.acquire_cold(cancel, &mut record, None).await,
@@ -703,44 +717,68 @@ impl<M: AllocateRelease> Resource<M> {
             resource: self,
             charged: false,
         };
-        // The item to shut down before allocating: its charge is then ours.
-        let to_shut_down = match replacing {
-            Some(why) => {
-                let pool = self.pool_inner();
-                pool.tallies.count(why);
-                let ((), _) = transition(&self.inner.state, state::discard);
-                pool.counters.shift(Count::Allocated, Count::Releasing);
-                Some(Arc::clone(&self.inner))
+        let mut replacing = replacing;
+        loop {
+            // Whether an item was shut down to give this get its charge.
+            let mut shut_down = false;
+            // The item to shut down before allocating: its charge is then ours.
+            let to_shut_down = match replacing.take() {
+                Some(why) => {
+                    let pool = self.pool_inner();
+                    pool.tallies.count(why);
+                    let ((), _) = transition(&self.inner.state, state::discard);
+                    pool.counters.shift(Count::Allocated, Count::Releasing);
+                    Some(Arc::clone(&self.inner))
+                }
+                None => match self.find_capacity(cancel.as_mut(), record).await {
+                    Ok(Capacity::Charge) => None,
+                    // The item of a resource with this get's manager type (the
+                    // usual pool) is shut down inline; another's, through a
+                    // boxed future.
+                    Ok(Capacity::Item(item)) if item.as_any().is::<Shared<M>>() => {
+                        let victim = item.into_any().downcast::<Shared<M>>();
+                        Some(victim.unwrap_or_else(|_| unreachable!("checked above")))
+                    }
+                    Ok(Capacity::Item(item)) => {
+                        item.shutdown_claimed().await;
+                        shut_down = true;
+                        None
+                    }
+                    Err(Stop::Cancelled) => {
+                        return Err(self.stopped(record, Error::ResourceLimitExceeded));
+                    }
+                    Err(Stop::Closed) => {
+                        record.closed();
+                        return Err(Error::Closed);
+                    }
+                },
+            };
+            if let Some(shared) = to_shut_down {
+                // If `shutdown` panics, or the get is dropped while it runs,
+                // the charge is freed (and `holding` lets go of the hold).
+                let (item, mut released) = shared.take_for_shutdown();
+                // Nowhere to report an error: the item is gone either way.
+                drop(shared.manager.shutdown(item).await);
+                released.charge = FreedCharge::ToGet;
+                shut_down = true;
             }
-            None => match self.find_capacity(cancel.as_mut(), record).await {
-                Ok(Capacity::Charge) => None,
-                // The item of a resource with this get's manager type (the
-                // usual pool) is shut down inline; another's, through a
-                // boxed future.
-                Ok(Capacity::Item(item)) if item.as_any().is::<Shared<M>>() => {
-                    let victim = item.into_any().downcast::<Shared<M>>();
-                    Some(victim.unwrap_or_else(|_| unreachable!("checked above")))
-                }
-                Ok(Capacity::Item(item)) => {
-                    item.shutdown_claimed().await;
-                    None
-                }
-                Err(Stop::Cancelled) => {
-                    return Err(self.stopped(record, Error::ResourceLimitExceeded));
-                }
-                Err(Stop::Closed) => {
+            if shut_down {
+                // The pool may have changed while `shutdown` ran (or `check`,
+                // before it): closed, the get fails; shrunk below the charges
+                // taken, the charge goes back and the get waits for capacity
+                // as any other (no allocation starts until they fit).
+                let pool = self.pool_inner();
+                if pool.is_closed() {
+                    pool.free_charge();
                     record.closed();
                     return Err(Error::Closed);
                 }
-            },
-        };
-        if let Some(shared) = to_shut_down {
-            // If `shutdown` panics, or the get is dropped while it runs, the
-            // charge is freed (and `holding` lets go of the hold).
-            let (item, mut released) = shared.take_for_shutdown();
-            // Nowhere to report an error: the item is gone either way.
-            drop(shared.manager.shutdown(item).await);
-            released.charge = FreedCharge::ToGet;
+                if pool.must_shed() {
+                    pool.free_charge();
+                    continue;
+                }
+            }
+            break;
         }
         // Phase 3: allocate, with the charge (`holding` frees it if this
         // fails, panics or is dropped, and `record` counts which).

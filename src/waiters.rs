@@ -233,6 +233,22 @@ impl WaitQueue {
 }
 
 impl WaitQueue {
+    /// Takes back what was granted to the waiter granted last (`set_max`
+    /// shrank the pool, and no allocation may start with it); that waiter,
+    /// woken by the grant, is told to look again. `None` if no waiter holds
+    /// a grant.
+    pub(crate) fn revoke_last_grant(&mut self) -> Option<Offer> {
+        let waiter = self
+            .waiters
+            .values_mut()
+            .rev()
+            .find(|waiter| matches!(waiter.phase, Phase::Granted(_)))?;
+        match core::mem::replace(&mut waiter.phase, Phase::Notified) {
+            Phase::Granted(offer) => Some(offer),
+            Phase::Waiting | Phase::Notified | Phase::Closed => unreachable!(),
+        }
+    }
+
     /// The pool is closed: every waiter is told so and woken, and nobody
     /// joins from now on. Returns what had been granted to them, for the
     /// caller to give back.

@@ -214,3 +214,32 @@ fn resizing_under_load_on_tokio_loses_nothing() {
 fn resizing_under_load_on_threads_loses_nothing() {
     resize_under_load(Runner::Threads);
 }
+
+#[test]
+fn shrinking_takes_back_a_charge_granted_to_a_waiter() {
+    bounded(LIMIT, || {
+        let (pool, tracker, resources, _) = logged(3, 4);
+        let a = block_on(resources[0].get()).unwrap();
+        let b = block_on(resources[1].get()).unwrap();
+        let c = block_on(resources[2].get()).unwrap();
+        let poller = Poller::new();
+        let mut waiting = pin!(resources[3].get());
+        assert!(poller.poll(waiting.as_mut()).is_pending());
+        a.release().unwrap(); // its charge is granted to the waiter
+        pool.set_max(1);
+        assert!(
+            poller.poll_woken(waiting.as_mut()).is_pending(),
+            "the waiter allocated with a grant while the items exceed the new max"
+        );
+        assert_eq!(tracker.live(), 2);
+        drop(b); // shed: one live item left, which fills max 1
+        assert!(poller.poll_woken(waiting.as_mut()).is_pending());
+        drop(c); // idle now: the waiter evicts it
+        let Poll::Ready(Ok(guard)) = poller.poll_woken(waiting.as_mut()) else {
+            panic!("the waiter was not served once the items fit");
+        };
+        drop(guard);
+        assert_eq!(tracker.allocations(), 4);
+        assert_quiescent(&pool, &tracker);
+    });
+}

@@ -37,16 +37,29 @@
 //! and `drained()` resolves exactly when no charge is taken (woken by the last
 //! charge freed). At the end every task and handle is dropped and nothing may
 //! be lost; the pool is then closed and must be drained.
+//!
+//! The item lifecycle too: the input picks a subset of `idle_timeout`,
+//! `max_lifetime` and `check_after_idle`, and the pool reads a virtual clock
+//! (`PoolBuilder::clock`) that an operation moves forward, so expiry is exact.
+//! The model predicts which items expire, and where (at their put, on reuse,
+//! or in `release_expired`), which reuses call `check` (which passes, fails,
+//! panics or stays pending, as scripted), and the totals `expired` and
+//! `check_failures`. `Pool::set_max` is an operation as well: growing grants
+//! the new charges to the waiters, shrinking takes back grants, sheds idle
+//! items and then each excess item at its put; live items never exceed the
+//! larger of the old and the new `max`, and no allocation starts that would
+//! exceed the new one.
 #![no_main]
 
 use std::cell::Cell;
 use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -76,6 +89,16 @@ enum AllocateMode {
     Succeed,
     Fail,
     /// Stays pending until `CompleteAllocate`.
+    Pending,
+}
+
+/// What the next `check` of a resource does.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+enum CheckMode {
+    Pass,
+    Fail,
+    Panic,
+    /// Stays pending until `CompleteCheck`.
     Pending,
 }
 
@@ -113,9 +136,79 @@ enum Op {
         ok: bool,
     },
     FailNextRelease(u8),
-    /// `Pool::close` (the last variant, so that adding it kept the meaning of
-    /// the inputs written before it, once re-encoded: see the README).
+    /// `Pool::close` (added last, so that adding it kept the meaning of the
+    /// inputs written before it, once re-encoded: see the README).
     Close,
+    // The variants below came with the item lifecycle, added last in the
+    // same way.
+    /// `Pool::set_max(1 + n % 4)`.
+    SetMax(u8),
+    /// Moves the pool's clock forward by `1 + d % 4` ticks.
+    AdvanceClock(u8),
+    ReleaseExpired,
+    NextCheck {
+        resource: u8,
+        mode: CheckMode,
+    },
+    /// Lets a pending `check` finish (without polling its task): `Ok` or `Err`.
+    CompleteCheck {
+        task: u8,
+        ok: bool,
+    },
+}
+
+/// One tick of the pool's clock.
+const TICK: Duration = Duration::from_secs(1);
+
+/// The lifecycle settings of the pool, in ticks (`None`: not set).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Lifecycle {
+    idle_timeout: Option<u64>,
+    max_lifetime: Option<u64>,
+    check_after_idle: Option<u64>,
+}
+
+impl Lifecycle {
+    /// From the second input byte: two bits each, `idle_timeout` and
+    /// `max_lifetime` 1 to 3 ticks (0: not set), `check_after_idle` 0 to 2
+    /// ticks (0: not set, 1: `Duration::ZERO`).
+    fn from_byte(byte: u8) -> Self {
+        let ticks = |bits: u8| (bits != 0).then_some(u64::from(bits));
+        Lifecycle {
+            idle_timeout: ticks(byte & 3),
+            max_lifetime: ticks((byte >> 2) & 3),
+            check_after_idle: ticks((byte >> 4) & 3).map(|ticks| ticks - 1),
+        }
+    }
+
+    /// Whether any setting is used.
+    fn is_used(self) -> bool {
+        self.expires() || self.check_after_idle.is_some()
+    }
+
+    /// Whether items can expire.
+    fn expires(self) -> bool {
+        self.idle_timeout.is_some() || self.max_lifetime.is_some()
+    }
+
+    fn build(self, builder: resourcepool::PoolBuilder, ticks: &Arc<AtomicU64>) -> Pool {
+        let duration = |ticks: u64| TICK * u32::try_from(ticks).unwrap();
+        let mut builder = builder;
+        if let Some(timeout) = self.idle_timeout {
+            builder = builder.idle_timeout(duration(timeout));
+        }
+        if let Some(lifetime) = self.max_lifetime {
+            builder = builder.max_lifetime(duration(lifetime));
+        }
+        if let Some(after) = self.check_after_idle {
+            builder = builder.check_after_idle(duration(after));
+        }
+        let start = Instant::now();
+        let ticks = ticks.clone();
+        builder
+            .clock(move || start + TICK * u32::try_from(ticks.load(Ordering::SeqCst)).unwrap())
+            .build()
+    }
 }
 
 /// When a put hands its item to the longest waiting get
@@ -141,13 +234,15 @@ impl Handoff {
 struct Input {
     max: usize,
     handoff: Handoff,
+    lifecycle: Lifecycle,
     ops: Vec<Op>,
 }
 
 impl<'a> Arbitrary<'a> for Input {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         // The first byte: `max` (1 to 3, as `int_in_range(1..=3)` reads it)
-        // and, in its top bit, the hand-over setting.
+        // and, in its top bit, the hand-over setting; the second, the
+        // lifecycle settings (0: none).
         let first = u.int_in_range(0u8..=u8::MAX)?;
         let max = 1 + usize::from(first % 3);
         let handoff = if first & 0x80 != 0 {
@@ -155,6 +250,7 @@ impl<'a> Arbitrary<'a> for Input {
         } else {
             Handoff::Never
         };
+        let lifecycle = Lifecycle::from_byte(u.arbitrary()?);
         let mut ops = Vec::new();
         for op in u.arbitrary_iter::<Op>()? {
             ops.push(op?);
@@ -162,7 +258,12 @@ impl<'a> Arbitrary<'a> for Input {
                 break;
             }
         }
-        Ok(Input { max, handoff, ops })
+        Ok(Input {
+            max,
+            handoff,
+            lifecycle,
+            ops,
+        })
     }
 }
 
@@ -190,7 +291,11 @@ struct Item {
 
 #[derive(Debug)]
 struct ControlState {
+    /// The pool's `max` now.
     max: usize,
+    /// The most live items may be now: `max`, or after a shrink the larger
+    /// of the old and the new `max`, until the live items fit again.
+    ceiling: usize,
     /// Items from the start of `allocate` to the end of `release`.
     live: usize,
     /// Per allocation serial: whether `release` was called for it.
@@ -201,6 +306,11 @@ struct ControlState {
     fail_next_release: [bool; MAX_RESOURCES],
     /// The result a pending `allocate` was told to return.
     gates: [Option<bool>; MAX_RESOURCES],
+    next_check: [CheckMode; MAX_RESOURCES],
+    /// The result a pending `check` was told to return.
+    check_gates: [Option<bool>; MAX_RESOURCES],
+    /// The serials of the items `check` was called for, in order.
+    checked: Vec<usize>,
 }
 
 /// What all managers of one run share, and their pool (to check its stats
@@ -209,20 +319,29 @@ struct ControlState {
 struct Control {
     state: Mutex<ControlState>,
     pool: Pool,
+    /// The pool's clock, in ticks.
+    ticks: Arc<AtomicU64>,
 }
 
 impl Control {
-    fn new(max: usize, handoff: Handoff) -> Arc<Control> {
+    fn new(max: usize, handoff: Handoff, lifecycle: Lifecycle) -> Arc<Control> {
+        let ticks = Arc::new(AtomicU64::new(0));
+        let builder = Pool::builder(max).handoff_after(handoff.after());
         Arc::new(Control {
-            pool: Pool::builder(max).handoff_after(handoff.after()).build(),
+            pool: lifecycle.build(builder, &ticks),
+            ticks,
             state: Mutex::new(ControlState {
                 max,
+                ceiling: max,
                 live: 0,
                 released: Vec::new(),
                 keys: Vec::new(),
                 next_allocate: [AllocateMode::Succeed; MAX_RESOURCES],
                 fail_next_release: [false; MAX_RESOURCES],
                 gates: [None; MAX_RESOURCES],
+                next_check: [CheckMode::Pass; MAX_RESOURCES],
+                check_gates: [None; MAX_RESOURCES],
+                checked: Vec::new(),
             }),
         })
     }
@@ -285,6 +404,44 @@ impl Future for Gate<'_> {
     }
 }
 
+/// Waits until `CompleteCheck` opens the resource's check gate. Wakes nobody.
+struct CheckGate<'a>(&'a Manager);
+
+impl Future for CheckGate<'_> {
+    type Output = bool;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<bool> {
+        match self.0.control.lock().check_gates[self.0.key].take() {
+            Some(ok) => Poll::Ready(ok),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for CheckGate<'_> {
+    fn drop(&mut self) {
+        // A check dropped before its gate opened leaves no stale gate.
+        self.0.control.lock().check_gates[self.0.key] = None;
+    }
+}
+
+/// The payload of a `check` that panics on purpose (the panic hook stays
+/// quiet about it, and the harness catches it).
+struct CheckPanic;
+
+/// Keeps the panic hook quiet about `CheckPanic`, and only about it (every
+/// other panic still aborts the run as libFuzzer's hook makes it).
+fn quiet_check_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<CheckPanic>().is_none() {
+                previous(info);
+            }
+        }));
+    });
+}
+
 impl AllocateRelease for Manager {
     type Item = Item;
     type Error = Failed;
@@ -292,12 +449,21 @@ impl AllocateRelease for Manager {
     async fn allocate(&self) -> Result<Item, Failed> {
         // SPEC: an item is counted in `allocating` while it is being allocated.
         assert!(self.control.pool.stats().allocating >= 1);
+        // SPEC: once closed, the pool allocates nothing (only an `allocate`
+        // in flight at the close finishes).
+        assert!(
+            !self.control.pool.is_closed(),
+            "an allocation starts in a closed pool"
+        );
         let mode = {
             let mut control = self.control.lock();
             control.live += 1;
+            // SPEC: live items never exceed `max` (after a shrink, the larger
+            // of the old and the new one), and no allocation starts while
+            // they would exceed the new one.
             assert!(
                 control.live <= control.max,
-                "{} live items, max {}",
+                "an allocation starts with {} live items (this one included), max {}",
                 control.live,
                 control.max
             );
@@ -325,6 +491,29 @@ impl AllocateRelease for Manager {
             AllocateMode::Pending => Gate(self).await,
         };
         allocation.finish(ok)
+    }
+
+    async fn check(&self, item: &mut Item) -> Result<(), Failed> {
+        // SPEC: the item checked is this resource's, held by the get.
+        assert_eq!(item.key, self.key, "checked another resource's item");
+        assert!(self.control.pool.stats().in_use >= 1);
+        let mode = {
+            let mut control = self.control.lock();
+            assert!(!control.released[item.serial], "a released item checked");
+            control.checked.push(item.serial);
+            std::mem::replace(&mut control.next_check[self.key], CheckMode::Pass)
+        };
+        let ok = match mode {
+            CheckMode::Pass => true,
+            CheckMode::Fail => false,
+            CheckMode::Panic => std::panic::panic_any(CheckPanic),
+            CheckMode::Pending => CheckGate(self).await,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Failed)
+        }
     }
 
     fn release(&self, item: Item) -> Result<(), Failed> {
@@ -406,7 +595,11 @@ impl Future for CommandSignal {
 enum End {
     Failed(ErrorKind),
     Put,
-    Released { ok: bool },
+    Released {
+        ok: bool,
+    },
+    /// The get panicked: its `check` did.
+    Panicked,
 }
 
 /// What one operation on a task showed.
@@ -511,7 +704,19 @@ impl Actual {
         let task = &mut self.tasks[index];
         task.woken.0.store(false, Ordering::SeqCst);
         let waker = Waker::from(task.woken.clone());
-        match task.future.as_mut().poll(&mut Context::from_waker(&waker)) {
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            task.future.as_mut().poll(&mut Context::from_waker(&waker))
+        }));
+        let polled = match polled {
+            Ok(polled) => polled,
+            // Only a `check` panics on purpose; any other panic is a failure.
+            Err(payload) if payload.is::<CheckPanic>() => {
+                drop(self.tasks.remove(index));
+                return Observed::Ended(End::Panicked);
+            }
+            Err(payload) => resume_unwind(payload),
+        };
+        match polled {
             Poll::Ready(end) => {
                 drop(self.tasks.remove(index));
                 Observed::Ended(end)
@@ -559,31 +764,51 @@ impl Actual {
 // ----------------------------------------------------------------------------
 // The model.
 
-/// event-listener's list, as far as the crate uses it for the hold: listeners
-/// in the order they were created; `notify(1.additional())` notifies the first
-/// one not yet notified; a notified listener dropped before it was consumed
-/// passes its notification on.
+/// event-listener's list, as far as the crate uses it for a resource's
+/// `changed` event (hold waiters, and the holder waiting for its own
+/// release): listeners in the order they were created;
+/// `notify(1.additional())` (the hold let go) notifies the first one not yet
+/// notified; `notify(usize::MAX)` (a release its holder waits for) notifies
+/// every one; a notified listener dropped before it was consumed passes its
+/// notification on: an additional one to the next listener not yet notified,
+/// the other kind only if no listener is notified then.
 #[derive(Debug, Default)]
 struct Listeners {
-    /// (listener id, notified)
-    entries: Vec<(u64, bool)>,
+    /// (listener id, `Some(additional)` once notified)
+    entries: Vec<(u64, Option<bool>)>,
 }
 
 impl Listeners {
     fn listen(&mut self, next_id: &mut u64) -> u64 {
         *next_id += 1;
-        self.entries.push((*next_id, false));
+        self.entries.push((*next_id, None));
         *next_id
     }
 
-    /// Notifies the first listener not notified yet; false if there is none.
+    /// Notifies the first listener not notified yet (`notify(1.additional())`);
+    /// false if there is none.
     fn notify_one(&mut self) -> bool {
-        match self.entries.iter_mut().find(|(_, notified)| !notified) {
+        self.notify_first(true)
+    }
+
+    fn notify_first(&mut self, additional: bool) -> bool {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(_, notified)| notified.is_none())
+        {
             Some(entry) => {
-                entry.1 = true;
+                entry.1 = Some(additional);
                 true
             }
             None => false,
+        }
+    }
+
+    /// Notifies every listener (`notify(usize::MAX)`).
+    fn notify_all(&mut self) {
+        for entry in &mut self.entries {
+            entry.1.get_or_insert(false);
         }
     }
 
@@ -595,13 +820,13 @@ impl Listeners {
     }
 
     fn is_notified(&self, id: u64) -> bool {
-        self.entries[self.position(id)].1
+        self.entries[self.position(id)].1.is_some()
     }
 
     /// The listener is polled: if notified, it completes and leaves the list.
     fn consume(&mut self, id: u64) -> bool {
         let index = self.position(id);
-        let notified = self.entries[index].1;
+        let notified = self.entries[index].1.is_some();
         if notified {
             self.entries.remove(index);
         }
@@ -610,9 +835,17 @@ impl Listeners {
 
     /// The listener is dropped.
     fn drop_listener(&mut self, id: u64) {
-        let (_, notified) = self.entries.remove(self.position(id));
-        if notified {
-            self.notify_one();
+        match self.entries.remove(self.position(id)).1 {
+            None => {}
+            Some(true) => {
+                self.notify_one();
+            }
+            // `notify(1)`: only if no listener is notified now.
+            Some(false) => {
+                if self.entries.iter().all(|(_, notified)| notified.is_none()) {
+                    self.notify_first(false);
+                }
+            }
         }
     }
 }
@@ -646,9 +879,17 @@ struct ModelResource {
     phase: Phase,
     /// An entry for it is in the idle set.
     queued: bool,
-    /// Its latest put, on the pool's clock.
+    /// Its latest put, on the idle set's clock.
     put_time: u64,
+    /// Lifecycle stamps, in ticks: when its item's `allocate` returned, and
+    /// its latest put that kept the item.
+    born: u64,
+    idle_since: u64,
+    next_check: CheckMode,
     release_on_put: bool,
+    /// Its holder waits for the release of its handed-over item
+    /// (RELEASE_WAITER): that release notifies every listener.
+    release_waiter: bool,
     /// Gets counted as waiting for the hold.
     hold_waiters: usize,
     hold_listeners: Listeners,
@@ -667,7 +908,11 @@ impl ModelResource {
             phase: Phase::Unallocated,
             queued: false,
             put_time: 0,
+            born: 0,
+            idle_since: 0,
+            next_check: CheckMode::Pass,
             release_on_put: false,
+            release_waiter: false,
             hold_waiters: 0,
             hold_listeners: Listeners::default(),
             next_allocate: AllocateMode::Succeed,
@@ -731,8 +976,9 @@ enum TaskState {
     /// Counted among the hold waiters.
     WaitHold { listener: u64 },
     /// Holds the hold; the resource's previous item, handed over by a put, is
-    /// not released yet (phase 2: it waits on `release_done`).
-    WaitOwnRelease,
+    /// not released yet (phase 2: it listens to the resource's `changed`
+    /// event, which the release notifies).
+    WaitOwnRelease { listener: u64 },
     /// Holds the hold, in the pool's wait queue. `yielding`: it was woken
     /// by a notification while not due a hand-off (`handoff_after(MAX)`), and
     /// yielded once (`yield_now`: it woke itself and returned `Pending`); its
@@ -740,6 +986,8 @@ enum TaskState {
     WaitCapacity { ticket: u64, yielding: bool },
     /// Holds the hold and a charge, inside a pending `allocate`.
     Allocating { gate: Option<bool> },
+    /// Holds its resource's item, which it reuses, inside a pending `check`.
+    Checking { serial: usize, gate: Option<bool> },
     /// Holds a guard.
     Holding { serial: usize },
 }
@@ -769,6 +1017,8 @@ enum AtClose {
     Waiting,
     /// Inside `allocate`: it finishes, and returns its guard if it succeeds.
     Allocating,
+    /// Inside `check`: it finishes.
+    Checking,
 }
 
 /// Where a get went in one poll.
@@ -776,6 +1026,16 @@ enum Step {
     Pending(TaskState),
     Got(usize),
     Failed(ErrorKind),
+    /// Its `check` panicked.
+    Panicked,
+}
+
+/// What a get does with the idle item it reuses (`lifecycle.rs`, `Verdict`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Reuse,
+    Check,
+    Expired,
 }
 
 #[derive(Debug)]
@@ -801,6 +1061,11 @@ struct Model {
     closed: bool,
     /// `stats().totals` (allocations: `released.len()`).
     totals: ModelTotals,
+    lifecycle: Lifecycle,
+    /// The lifecycle's clock, in ticks.
+    now: u64,
+    /// The serials of the items checked, in order.
+    checked: Vec<usize>,
 }
 
 /// The totals the model counts: why each item left.
@@ -811,17 +1076,21 @@ struct ModelTotals {
     handoffs: u64,
     released: u64,
     shed: u64,
+    expired: u64,
+    check_failures: u64,
 }
 
-/// Why a holder's item is released: `Totals::released` or `Totals::shed`.
+/// Why a holder's item is released: the total it counts in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Why {
     Released,
     Shed,
+    Expired,
+    CheckFailure,
 }
 
 impl Model {
-    fn new(max: usize, handoff: Handoff) -> Self {
+    fn new(max: usize, handoff: Handoff, lifecycle: Lifecycle) -> Self {
         Model {
             max,
             handoff,
@@ -836,6 +1105,9 @@ impl Model {
             tasks: Vec::new(),
             closed: false,
             totals: ModelTotals::default(),
+            lifecycle,
+            now: 0,
+            checked: Vec::new(),
         }
     }
 
@@ -944,10 +1216,17 @@ impl Model {
     /// A charge whose item was released (or never allocated): to the first
     /// waiter not yet granted, else back to the pool.
     fn free_charge(&mut self) {
-        if !self.queue.is_empty() && self.grant(Offer::Charge).is_ok() {
+        // Nothing is granted while the charges exceed a shrunk `max`.
+        if !self.queue.is_empty() && !self.over_max() && self.grant(Offer::Charge).is_ok() {
             return;
         }
         self.return_charge();
+    }
+
+    /// More charges are taken than `max` allows (after a shrink): puts shed
+    /// their items, and no allocation starts (`PoolInner::over_max`).
+    fn over_max(&self) -> bool {
+        self.used > self.max
     }
 
     fn return_charge(&mut self) {
@@ -962,6 +1241,10 @@ impl Model {
         if self.used < self.max {
             self.used += 1;
             return true;
+        }
+        if self.over_max() {
+            // No allocation starts until the charges fit a shrunk `max`.
+            return false;
         }
         self.evict_one(own, others_wait)
     }
@@ -1039,6 +1322,13 @@ impl Model {
         };
         self.release(index, serial);
         self.resources[index].phase = Phase::Unallocated;
+        // `Released`: a holder waited for this release (RELEASE_WAITER, set
+        // even if that holder is gone since), and the `changed` event wakes
+        // every listener.
+        let resource = &mut self.resources[index];
+        if std::mem::take(&mut resource.release_waiter) {
+            resource.hold_listeners.notify_all();
+        }
     }
 
     /// A get starts waiting (`CapacityWait::join`).
@@ -1122,10 +1412,7 @@ impl Model {
 
     /// The holder of an item lets go and releases it; returns `release`'s verdict.
     fn release_held(&mut self, index: usize, why: Why) -> bool {
-        match why {
-            Why::Released => self.totals.released += 1,
-            Why::Shed => self.totals.shed += 1,
-        }
+        self.count(why);
         let resource = &mut self.resources[index];
         let serial = resource.serial();
         resource.release_on_put = false;
@@ -1139,20 +1426,76 @@ impl Model {
         ok
     }
 
+    fn count(&mut self, why: Why) {
+        match why {
+            Why::Released => self.totals.released += 1,
+            Why::Shed => self.totals.shed += 1,
+            Why::Expired => self.totals.expired += 1,
+            Why::CheckFailure => self.totals.check_failures += 1,
+        }
+    }
+
     /// Whether a put now hands its item over (`Resource::put`,
-    /// `PoolInner::hand_over`).
+    /// `PoolInner::hand_over`: not while the charges exceed a shrunk `max`).
     fn hands_over(&self) -> bool {
-        self.handoff == Handoff::Always && self.first_ungranted().is_some()
+        self.handoff == Handoff::Always && self.first_ungranted().is_some() && !self.over_max()
+    }
+
+    /// Whether the item of resource `index` is past its `max_lifetime` now
+    /// (`Lifecycle::outlived`, at its put).
+    fn outlived(&self, index: usize) -> bool {
+        self.lifecycle
+            .max_lifetime
+            .is_some_and(|lifetime| self.now - self.resources[index].born >= lifetime)
+    }
+
+    /// When the idle item of resource `index` expires (`u64::MAX`: never).
+    fn expires_at(&self, index: usize) -> u64 {
+        let resource = &self.resources[index];
+        let idle = self
+            .lifecycle
+            .idle_timeout
+            .map_or(u64::MAX, |timeout| resource.idle_since + timeout);
+        let lifetime = self
+            .lifecycle
+            .max_lifetime
+            .map_or(u64::MAX, |lifetime| resource.born + lifetime);
+        idle.min(lifetime)
+    }
+
+    /// What a get that reuses the item of resource `index` does with it now
+    /// (`Lifecycle::on_reuse`).
+    fn verdict(&self, index: usize) -> Verdict {
+        if self.expires_at(index) <= self.now {
+            Verdict::Expired
+        } else if self
+            .lifecycle
+            .check_after_idle
+            .is_some_and(|after| self.now - self.resources[index].idle_since >= after)
+        {
+            Verdict::Check
+        } else {
+            Verdict::Reuse
+        }
     }
 
     /// A guard is dropped.
     fn put(&mut self, index: usize) {
-        if self.closed {
-            // `put_with_care`: a closed pool sheds the item (a release
-            // scheduled or not); the hold passes, without it, to a hold
-            // waiter if any.
+        if self.closed || self.over_max() {
+            // `put_with_care`: a closed pool, or one whose charges exceed a
+            // shrunk `max`, sheds the item (a release scheduled or not); the
+            // hold passes, without it, to a hold waiter if any.
             self.release_held(index, Why::Shed);
             return;
+        }
+        if self.outlived(index) {
+            // Past its lifetime: released at its put (a release scheduled
+            // or not, a get waiting or not).
+            self.release_held(index, Why::Expired);
+            return;
+        }
+        if self.lifecycle.is_used() {
+            self.resources[index].idle_since = self.now;
         }
         if self.hands_over() {
             // The item leaves the slot with its charge, for the first waiter
@@ -1185,7 +1528,12 @@ impl Model {
             if !resource.queued {
                 resource.queued = true;
                 self.idle_set.push((resource.put_time, index));
-                self.wake_a_waiter();
+                // `push_idle`.
+                if self.over_max() {
+                    self.shed_excess();
+                } else {
+                    self.wake_a_waiter();
+                }
             }
         }
     }
@@ -1268,9 +1616,63 @@ impl Model {
                 self.put(index);
                 Step::Failed(ErrorKind::Closed)
             }
-            Phase::Allocated { serial } => Step::Got(serial),
-            _ => self.wait_for_own_release(task),
+            Phase::Allocated { .. } => self.reuse(task),
+            _ => self.wait_for_own_release(task, None),
         }
+    }
+
+    /// The get holds its resource's item, to reuse it: the lifecycle
+    /// settings say whether to return it, check it first, or replace it
+    /// (`Resource::vet`).
+    fn reuse(&mut self, task: usize) -> Step {
+        let index = self.tasks[task].resource;
+        let serial = self.resources[index].serial();
+        match self.verdict(index) {
+            Verdict::Reuse => Step::Got(serial),
+            Verdict::Expired => self.replace(task, Why::Expired),
+            Verdict::Check => {
+                self.checked.push(serial);
+                let resource = &mut self.resources[index];
+                match std::mem::replace(&mut resource.next_check, CheckMode::Pass) {
+                    CheckMode::Pass => Step::Got(serial),
+                    CheckMode::Fail => self.replace(task, Why::CheckFailure),
+                    CheckMode::Panic => {
+                        // `Checking` releases the item as the panic unwinds:
+                        // the charge is freed and the hold let go.
+                        self.release_held(index, Why::CheckFailure);
+                        Step::Panicked
+                    }
+                    CheckMode::Pending => Step::Pending(TaskState::Checking { serial, gate: None }),
+                }
+            }
+        }
+    }
+
+    /// The get found its item past its time or failing its check
+    /// (`Resource::replace`): it releases the item, keeping the hold and the
+    /// charge, and allocates afresh with them. Unless the pool was closed
+    /// (while its check ran): then it frees the charge and fails; or the
+    /// charges exceed a shrunk `max`: then it frees the charge and looks for
+    /// capacity (and waits) as any holder without an item.
+    fn replace(&mut self, task: usize, why: Why) -> Step {
+        let index = self.tasks[task].resource;
+        self.count(why);
+        let resource = &mut self.resources[index];
+        let serial = resource.serial();
+        resource.release_on_put = false;
+        // Its error goes nowhere.
+        self.release(index, serial);
+        self.resources[index].phase = Phase::Unallocated;
+        if self.closed {
+            self.free_charge();
+            self.unhold(index, false);
+            return Step::Failed(ErrorKind::Closed);
+        }
+        if self.over_max() {
+            self.free_charge();
+            return self.acquire_capacity(task);
+        }
+        self.allocate(task)
     }
 
     fn wait_for_hold(&mut self, task: usize, mut listener: u64) -> Step {
@@ -1301,20 +1703,34 @@ impl Model {
     }
 
     /// Phase 2 begins: a handed-over item of this resource must be released
-    /// (by the waiter it was granted to) before it may allocate again. Its
-    /// release notifies every listener, so this is also the poll of a get
-    /// waiting there.
-    fn wait_for_own_release(&mut self, task: usize) -> Step {
+    /// (by the waiter it was granted to) before it may allocate again. It
+    /// listens on the resource's `changed` event (`listener`, once it has
+    /// one), which that release notifies, every listener (so this is also
+    /// the poll of a get waiting there).
+    fn wait_for_own_release(&mut self, task: usize, listener: Option<u64>) -> Step {
         let index = self.tasks[task].resource;
-        if !matches!(self.resources[index].phase, Phase::HandedOver { .. }) {
-            return self.acquire_capacity(task);
-        }
+        let listener = match listener {
+            Some(listener) if self.resources[index].hold_listeners.consume(listener) => {
+                return self.acquire_capacity(task);
+            }
+            Some(listener) => listener,
+            None if !matches!(self.resources[index].phase, Phase::HandedOver { .. }) => {
+                return self.acquire_capacity(task);
+            }
+            None => {
+                // `state::await_release`.
+                let resource = &mut self.resources[index];
+                resource.release_waiter = true;
+                resource.hold_listeners.listen(&mut self.next_listener_id)
+            }
+        };
         if self.cancel_is_ready(task) || self.closed {
+            self.resources[index].hold_listeners.drop_listener(listener);
             self.unhold(index, false);
             return Step::Failed(self.stopped(ErrorKind::ResourceLimitExceeded));
         }
         self.tasks[task].listens_for_close = true;
-        Step::Pending(TaskState::WaitOwnRelease)
+        Step::Pending(TaskState::WaitOwnRelease { listener })
     }
 
     /// The error of a get whose wait ended without what it waited for
@@ -1333,6 +1749,10 @@ impl Model {
         if self.closed {
             self.unhold(own, false);
             return Step::Failed(ErrorKind::Closed);
+        }
+        // `take_capacity`: over a shrunk `max`, idle items are shed first.
+        if self.over_max() {
+            self.shed_excess();
         }
         // Not a waiter yet: any waiter is another get.
         let others_wait = !self.queue.is_empty();
@@ -1416,7 +1836,9 @@ impl Model {
         let serial = self.released.len();
         self.released.push(false);
         self.totals.allocations += 1;
-        self.resources[index].phase = Phase::Allocated { serial };
+        let resource = &mut self.resources[index];
+        resource.phase = Phase::Allocated { serial };
+        resource.born = self.now;
         Step::Got(serial)
     }
 
@@ -1434,6 +1856,10 @@ impl Model {
                 self.end(task);
                 Observed::Ended(End::Failed(error))
             }
+            Step::Panicked => {
+                self.end(task);
+                Observed::Ended(End::Panicked)
+            }
         }
     }
 
@@ -1450,16 +1876,28 @@ impl Model {
         self.tasks[task].woken_by_close = false;
         let step = match self.tasks[task].state {
             TaskState::WaitHold { listener } => self.wait_for_hold(task, listener),
-            TaskState::WaitOwnRelease => self.wait_for_own_release(task),
+            TaskState::WaitOwnRelease { listener } => {
+                self.wait_for_own_release(task, Some(listener))
+            }
             TaskState::WaitCapacity { ticket, yielding } => {
                 self.wait_for_capacity(task, ticket, yielding)
             }
             TaskState::Allocating { gate: Some(ok) } => {
                 self.allocated(self.tasks[task].resource, ok)
             }
-            TaskState::Allocating { gate: None } | TaskState::Holding { .. } => {
-                return Observed::Pending
+            TaskState::Checking {
+                serial,
+                gate: Some(ok),
+            } => {
+                if ok {
+                    Step::Got(serial)
+                } else {
+                    self.replace(task, Why::CheckFailure)
+                }
             }
+            TaskState::Allocating { gate: None }
+            | TaskState::Checking { gate: None, .. }
+            | TaskState::Holding { .. } => return Observed::Pending,
         };
         self.settle(task, step)
     }
@@ -1483,12 +1921,19 @@ impl Model {
                 self.leave_hold_waiters(index);
                 self.resources[index].hold_listeners.drop_listener(listener);
             }
-            TaskState::WaitOwnRelease => self.unhold(index, false),
+            TaskState::WaitOwnRelease { listener } => {
+                self.resources[index].hold_listeners.drop_listener(listener);
+                self.unhold(index, false);
+            }
             TaskState::WaitCapacity { ticket, .. } => {
                 self.leave_unserved(ticket);
                 self.unhold(index, false);
             }
             TaskState::Allocating { .. } => self.unhold(index, true),
+            // `Checking`: a get dropped while its check runs releases the item.
+            TaskState::Checking { .. } => {
+                self.release_held(index, Why::Released);
+            }
             TaskState::Holding { .. } => self.put(index),
         }
         self.end(task);
@@ -1509,9 +1954,10 @@ impl Model {
         for task in &mut self.tasks {
             task.at_close = match task.state {
                 TaskState::WaitHold { .. }
-                | TaskState::WaitOwnRelease
+                | TaskState::WaitOwnRelease { .. }
                 | TaskState::WaitCapacity { .. } => Some(AtClose::Waiting),
                 TaskState::Allocating { .. } => Some(AtClose::Allocating),
+                TaskState::Checking { .. } => Some(AtClose::Checking),
                 TaskState::Holding { .. } => None,
             };
             // A holder's get has returned: its `closed()` is gone.
@@ -1540,6 +1986,101 @@ impl Model {
             self.resources[index].phase = Phase::Unallocated;
             self.return_charge();
         }
+    }
+
+    /// `Pool::set_max` (`PoolInner::set_max`): nothing once closed. Growing
+    /// grants the new charges to the waiters not yet granted, in order;
+    /// then, while the charges exceed `max`, idle items are shed, least
+    /// recently used first.
+    fn set_max(&mut self, max: usize) {
+        if self.closed {
+            return;
+        }
+        self.max = max;
+        while self.first_ungranted().is_some() && self.used < self.max {
+            self.used += 1;
+            self.grant(Offer::Charge).expect("a waiter not yet granted");
+        }
+        // Shrunk below the charges taken: grants come back, the latest
+        // first, until the charges fit; each waiter looks again (Notified).
+        // A granted item is released (counted as the hand-off it was), and
+        // then its charge returned.
+        let mut items = Vec::new();
+        while self.used - items.len() > self.max {
+            let Some(index) = self
+                .queue
+                .iter()
+                .rposition(|waiter| matches!(waiter.phase, WaitPhase::Granted(_)))
+            else {
+                break;
+            };
+            let waiter = &mut self.queue[index];
+            let WaitPhase::Granted(offer) =
+                std::mem::replace(&mut waiter.phase, WaitPhase::Notified)
+            else {
+                unreachable!();
+            };
+            match offer {
+                Offer::Charge => self.used -= 1,
+                Offer::Item { resource } => items.push(resource),
+            }
+        }
+        for resource in items {
+            self.release_handed_over(resource);
+            self.return_charge();
+        }
+        self.shed_excess();
+    }
+
+    /// `PoolInner::shed_excess`: while the charges exceed `max`, releases
+    /// idle items, least recently used first, each charge returned.
+    fn shed_excess(&mut self) {
+        while self.over_max() {
+            let Some(index) = self.claim_least_recently_used() else {
+                break;
+            };
+            self.totals.shed += 1;
+            let serial = self.resources[index].serial();
+            // Its error goes nowhere.
+            self.release(index, serial);
+            self.resources[index].phase = Phase::Unallocated;
+            self.return_charge();
+        }
+    }
+
+    /// `Pool::release_expired`: claims every idle item past its time from the
+    /// idle set (dropping its entry, and the entries of dropped resources;
+    /// a resource not idle keeps its entry), then releases each and frees
+    /// its charge (to a waiter, or to the pool). Returns how many.
+    fn release_expired(&mut self) -> usize {
+        if !self.lifecycle.expires() {
+            return 0;
+        }
+        let mut claimed = Vec::new();
+        let mut kept = Vec::new();
+        for (put_time, index) in std::mem::take(&mut self.idle_set) {
+            if !self.resources[index].alive {
+                continue;
+            }
+            if self.resources[index].is_idle() && self.expires_at(index) <= self.now {
+                let resource = &mut self.resources[index];
+                resource.queued = false;
+                resource.release_on_put = false;
+                claimed.push(index);
+            } else {
+                kept.push((put_time, index));
+            }
+        }
+        self.idle_set = kept;
+        for &index in &claimed {
+            self.totals.expired += 1;
+            let serial = self.resources[index].serial();
+            // Its error goes nowhere.
+            self.release(index, serial);
+            self.resources[index].phase = Phase::Unallocated;
+            self.free_charge();
+        }
+        claimed.len()
     }
 
     fn schedule_release(&mut self, index: usize) -> bool {
@@ -1574,14 +2115,15 @@ impl Model {
             TaskState::WaitHold { listener } => self.resources[task.resource]
                 .hold_listeners
                 .is_notified(listener),
-            TaskState::WaitOwnRelease => !matches!(
-                self.resources[task.resource].phase,
-                Phase::HandedOver { .. }
-            ),
+            TaskState::WaitOwnRelease { listener } => self.resources[task.resource]
+                .hold_listeners
+                .is_notified(listener),
             // A yielding waiter woke itself.
             TaskState::WaitCapacity { yielding: true, .. } => true,
             TaskState::WaitCapacity { ticket, .. } => self.phase(ticket) != WaitPhase::Waiting,
-            TaskState::Allocating { .. } | TaskState::Holding { .. } => false,
+            TaskState::Allocating { .. }
+            | TaskState::Checking { .. }
+            | TaskState::Holding { .. } => false,
         }
     }
 
@@ -1589,7 +2131,9 @@ impl Model {
     fn waits(&self, task: usize) -> bool {
         matches!(
             self.tasks[task].state,
-            TaskState::WaitHold { .. } | TaskState::WaitOwnRelease | TaskState::WaitCapacity { .. }
+            TaskState::WaitHold { .. }
+                | TaskState::WaitOwnRelease { .. }
+                | TaskState::WaitCapacity { .. }
         )
     }
 }
@@ -1605,8 +2149,8 @@ struct Run {
 }
 
 impl Run {
-    fn new(max: usize, handoff: Handoff) -> Self {
-        let control = Control::new(max, handoff);
+    fn new(max: usize, handoff: Handoff, lifecycle: Lifecycle) -> Self {
+        let control = Control::new(max, handoff, lifecycle);
         Run {
             actual: Actual {
                 pool: control.pool.clone(),
@@ -1615,7 +2159,7 @@ impl Run {
                 tasks: Vec::new(),
                 drained: None,
             },
-            model: Model::new(max, handoff),
+            model: Model::new(max, handoff, lifecycle),
             log: Vec::new(),
         }
     }
@@ -1697,6 +2241,7 @@ impl Run {
                 }
                 self.log.push(format!("start t{tasks}: {kind:?} of r{r}"));
                 let was_idle = self.model.resources[r].is_idle();
+                let verdict = was_idle.then(|| self.model.verdict(r));
                 let closed = self.model.closed;
                 let actual = self.actual.start(r, kind);
                 let model = self.model.start(r, kind);
@@ -1712,11 +2257,20 @@ impl Run {
                         self.history()
                     );
                 }
-                // SPEC: a get of an allocated idle resource succeeds at once.
-                if was_idle {
+                // SPEC: a get of an allocated idle resource succeeds at once;
+                // one that must check or replace the item first never waits.
+                if verdict == Some(Verdict::Reuse) {
                     assert!(
                         matches!(actual, Observed::Got { .. }),
                         "{actual:?}\n{}",
+                        self.history()
+                    );
+                }
+                if was_idle && self.model.tasks.len() > tasks {
+                    assert!(
+                        !self.model.waits(tasks),
+                        "a get of an idle item waits: {:?}\n{}",
+                        self.model.tasks[tasks].state,
                         self.history()
                     );
                 }
@@ -1846,6 +2400,55 @@ impl Run {
                 self.actual.pool.close();
                 self.model.close();
             }
+            Op::SetMax(n) => {
+                let max = 1 + usize::from(n % 4);
+                self.log.push(format!("set_max({max})"));
+                self.actual.pool.set_max(max);
+                self.model.set_max(max);
+                let mut control = self.actual.control.lock();
+                if !self.model.closed {
+                    control.ceiling = control.ceiling.max(max);
+                }
+                control.max = self.model.max;
+            }
+            Op::AdvanceClock(d) => {
+                let ticks = 1 + u64::from(d % 4);
+                self.model.now += ticks;
+                self.log.push(format!(
+                    "advance the clock by {ticks} to {}",
+                    self.model.now
+                ));
+                self.actual.control.ticks.fetch_add(ticks, Ordering::SeqCst);
+            }
+            Op::ReleaseExpired => {
+                self.log.push("release_expired".to_string());
+                let actual = self.actual.pool.release_expired();
+                let model = self.model.release_expired();
+                self.log.push(format!("  -> {model}"));
+                assert_eq!(actual, model, "release_expired()\n{}", self.history());
+            }
+            Op::NextCheck { resource: i, mode } => {
+                let Some(r) = resource(i) else { return false };
+                self.log.push(format!("next check of r{r}: {mode:?}"));
+                self.actual.control.lock().next_check[r] = mode;
+                self.model.resources[r].next_check = mode;
+            }
+            Op::CompleteCheck { task: i, ok } => {
+                let Some(t) = task(i).filter(|&t| {
+                    matches!(
+                        self.model.tasks[t].state,
+                        TaskState::Checking { gate: None, .. }
+                    )
+                }) else {
+                    return false;
+                };
+                self.log
+                    .push(format!("complete the check of t{t}: ok={ok}"));
+                self.actual.control.lock().check_gates[self.actual.tasks[t].resource] = Some(ok);
+                if let TaskState::Checking { gate, .. } = &mut self.model.tasks[t].state {
+                    *gate = Some(ok);
+                }
+            }
         }
         true
     }
@@ -1867,6 +2470,19 @@ impl Run {
                 assert!(
                     closed,
                     "SPEC: a get waiting at the close ended with {actual:?}\n{}",
+                    self.history()
+                );
+            }
+            // A check that ends after the close: the guard if it passed,
+            // never a new allocation if it failed.
+            Some(AtClose::Checking) if ended => {
+                assert!(
+                    matches!(
+                        actual,
+                        Observed::Got { .. }
+                            | Observed::Ended(End::Failed(ErrorKind::Closed) | End::Panicked)
+                    ),
+                    "SPEC: a get checking at the close ended with {actual:?}\n{}",
                     self.history()
                 );
             }
@@ -1931,6 +2547,13 @@ impl Run {
                         "a put after schedule_release"
                     }
                     (Op::Close, _) if before.idle[k] => "shed by the close",
+                    (Op::SetMax(_), _) if before.idle[k] => "shed by set_max shrinking",
+                    (Op::SetMax(_), _) if before.handed_over[k] => {
+                        "a hand-over set_max took back from the waiter it was granted to"
+                    }
+                    (Op::ReleaseExpired, _) if before.idle[k] && before.expired[k] => {
+                        "past its time, by release_expired"
+                    }
                     (Op::Close, _) if before.handed_over[k] => {
                         "a hand-over the close took back from the waiter it was granted to"
                     }
@@ -1940,6 +2563,28 @@ impl Run {
                         if by_acted && before.closed && before.in_use[k] =>
                     {
                         "a put of a closed pool sheds its item"
+                    }
+                    (Op::Put(_) | Op::DropTask(_) | Op::Poll(_), _)
+                        if by_acted && before.over_max && before.in_use[k] =>
+                    {
+                        "a put over a shrunk max sheds its item"
+                    }
+                    (Op::Put(_) | Op::DropTask(_) | Op::Poll(_), _)
+                        if by_acted && before.outlived[k] && before.in_use[k] =>
+                    {
+                        "a put past max_lifetime"
+                    }
+                    (Op::DropTask(_), Some((_, Some(TaskState::Checking { .. })))) if by_acted => {
+                        "a get dropped while its check ran"
+                    }
+                    // The get found its item, idle or handed over with the
+                    // hold, past its time, or its check failed or panicked.
+                    (Op::Start { .. } | Op::Poll(_), _)
+                        if by_acted
+                            && self.model.lifecycle.is_used()
+                            && (before.idle[k] || before.in_use[k]) =>
+                    {
+                        "a get that reuses it found it past its time or failing its check"
                     }
                     (Op::Start { .. } | Op::Poll(_), Some((r, _))) if r != k && before.idle[k] => {
                         evictions += 1;
@@ -1974,7 +2619,12 @@ impl Run {
         {
             let releasing = self.actual.pool.stats().releasing;
             let handed = releasing > before.releasing;
-            let expected = self.model.handoff == Handoff::Always && before.a_get_waits;
+            // Not past its lifetime (then it is released), and not over a
+            // shrunk max (then it is shed).
+            let expected = self.model.handoff == Handoff::Always
+                && before.a_get_waits
+                && !before.over_max
+                && !before.outlived[r];
             assert_eq!(
                 handed,
                 expected,
@@ -2016,8 +2666,14 @@ impl Run {
             "live items vs stats\n{}",
             self.history()
         );
-        assert!(control.live <= self.model.max);
+        assert_eq!(
+            control.checked,
+            self.model.checked,
+            "the items checked, by serial\n{}",
+            self.history()
+        );
         drop(control);
+        self.check_ceiling(&stats);
         // SPEC: with handoff_after(Duration::MAX) a put never hands its item
         // over.
         if self.model.handoff == Handoff::Never {
@@ -2051,6 +2707,26 @@ impl Run {
             );
         }
         self.check_liveness(&stats);
+    }
+
+    /// SPEC: live items never exceed `max`; after a shrink, never the larger
+    /// of the old and the new one, until they fit the new one. And every
+    /// `Stats` could exist: `in_use + idle` at most that too.
+    fn check_ceiling(&self, stats: &Stats) {
+        let mut control = self.actual.control.lock();
+        assert_eq!(stats.max, control.max);
+        assert!(
+            control.live <= control.ceiling,
+            "SPEC: {} live items, max {} (at most {} after a shrink)\n{}",
+            control.live,
+            control.max,
+            control.ceiling,
+            self.history()
+        );
+        assert!(stats.in_use + stats.idle <= control.ceiling);
+        if control.live <= control.max {
+            control.ceiling = control.max;
+        }
     }
 
     /// The close, on what the crate shows: `is_closed()`; SPEC: no item idle
@@ -2087,6 +2763,8 @@ impl Run {
             handoffs: totals.handoffs,
             released: totals.released,
             shed: totals.shed,
+            expired: totals.expired,
+            check_failures: totals.check_failures,
         };
         assert_eq!(actual, self.model.totals, "totals\n{}", self.history());
         let allocated = self
@@ -2097,7 +2775,7 @@ impl Run {
             .count() as u64;
         assert_eq!(
             totals.allocations,
-            totals.evictions + totals.handoffs + totals.released + totals.shed + allocated,
+            left(&totals) + allocated,
             "an item left without a reason counted in the totals\n{}",
             self.history()
         );
@@ -2110,7 +2788,7 @@ impl Run {
             .filter(|task| {
                 matches!(
                     task.state,
-                    TaskState::WaitHold { .. } | TaskState::WaitOwnRelease
+                    TaskState::WaitHold { .. } | TaskState::WaitOwnRelease { .. }
                 )
             })
             .count();
@@ -2222,9 +2900,8 @@ impl Run {
         // A freed charge goes to the first waiter not yet granted: none is
         // free while one waits.
         if model.first_ungranted().is_some() {
-            assert_eq!(
-                model.used,
-                model.max,
+            assert!(
+                model.used >= model.max,
                 "a charge is free while a get waits for capacity\n{}",
                 self.history()
             );
@@ -2253,7 +2930,12 @@ impl Run {
         };
         let asleep = count(WaitPhase::Waiting);
         let notified = count(WaitPhase::Notified);
-        let available = self.model.max - self.model.used + stats.idle;
+        // Over a shrunk max, nothing is available: no allocation starts.
+        let available = if self.model.over_max() {
+            0
+        } else {
+            self.model.max - self.model.used + stats.idle
+        };
         if asleep > 0 {
             assert!(
                 notified >= available,
@@ -2314,6 +2996,7 @@ impl Run {
             let mut control = self.actual.control.lock();
             control.next_allocate = [AllocateMode::Succeed; MAX_RESOURCES];
             control.fail_next_release = [false; MAX_RESOURCES];
+            control.next_check = [CheckMode::Pass; MAX_RESOURCES];
         }
         let max = self.model.max;
         let fresh: Vec<_> = (0..=max)
@@ -2349,11 +3032,7 @@ impl Run {
             "drained() with nothing live"
         );
         let totals = self.actual.pool.stats().totals;
-        assert_eq!(
-            totals.allocations,
-            totals.evictions + totals.handoffs + totals.released + totals.shed,
-            "{totals:?}"
-        );
+        assert_eq!(totals.allocations, left(&totals), "{totals:?}");
     }
 
     /// Every charge came back: `max` fresh resources can all be held at
@@ -2396,6 +3075,12 @@ struct Before {
     releasing: usize,
     /// A get waits for capacity, not yet granted.
     a_get_waits: bool,
+    /// The charges exceed a shrunk `max`.
+    over_max: bool,
+    /// Per resource: its item is past its `max_lifetime` (released at its
+    /// put), and past its time if idle (released by `release_expired`).
+    outlived: Vec<bool>,
+    expired: Vec<bool>,
 }
 
 impl Before {
@@ -2423,8 +3108,25 @@ impl Before {
                 .collect(),
             releasing: run.actual.pool.stats().releasing,
             a_get_waits: run.model.first_ungranted().is_some(),
+            over_max: run.model.over_max(),
+            outlived: (0..resources.len())
+                .map(|r| run.model.outlived(r))
+                .collect(),
+            expired: (0..resources.len())
+                .map(|r| run.model.lifecycle.expires() && run.model.expires_at(r) <= run.model.now)
+                .collect(),
         }
     }
+}
+
+/// The items that left their resource, each counted once, by why.
+fn left(totals: &resourcepool::Totals) -> u64 {
+    totals.evictions
+        + totals.handoffs
+        + totals.released
+        + totals.shed
+        + totals.expired
+        + totals.check_failures
 }
 
 /// Polls a future once with a waker that does nothing; `None` if pending.
@@ -2440,7 +3142,8 @@ fn poll_once<F: Future>(future: F) -> Option<F::Output> {
 }
 
 fuzz_target!(|input: Input| {
-    let mut run = Run::new(input.max, input.handoff);
+    quiet_check_panics();
+    let mut run = Run::new(input.max, input.handoff, input.lifecycle);
     for op in input.ops {
         run.apply(op);
     }

@@ -61,6 +61,12 @@ enum Request {
     TakeIdle,
     AwaitRelease,
     QueueAhead,
+    /// `expired`: `release_expired` found the resource past its time (by
+    /// stamps it read after the word).
+    Expire {
+        expired: bool,
+    },
+    Discard,
 }
 
 /// Where the resource's item is.
@@ -181,6 +187,11 @@ impl Model {
             }
             // An evictor, for its own resource, once its release is over.
             Request::QueueAhead => self.has_active_holder() && self.phase == Phase::Unallocated,
+            // `release_expired`, holding the resource's idle-set entry.
+            Request::Expire { .. } => self.queued,
+            // A get that reuses its item and finds it past its time or
+            // failing its check.
+            Request::Discard => self.has_active_holder() && self.phase == Phase::Allocated,
         }
     }
 
@@ -286,6 +297,28 @@ impl Model {
             self.release_on_put = false;
             stored(Evict::Claimed)
         }
+    }
+
+    fn expire(&mut self, expired: bool) -> Expected<bool> {
+        if self.is_idle() && expired {
+            self.phase = Phase::Releasing;
+            self.queued = false;
+            self.release_on_put = false;
+            stored(true)
+        } else {
+            // Not idle, or not yet past its time: the entry stays.
+            Expected {
+                outcome: false,
+                stores: false,
+            }
+        }
+    }
+
+    /// The holder keeps the hold (and the charge) while it releases its item.
+    fn discard(&mut self) -> Expected<()> {
+        self.phase = Phase::Releasing;
+        self.release_on_put = false;
+        stored(())
     }
 
     fn schedule_release(&mut self) -> Expected<Schedule> {
@@ -528,6 +561,14 @@ fuzz_target!(|input: Input| {
             Request::QueueAhead => {
                 let expected = model.queue_ahead();
                 apply(&word, request, expected, state::queue_ahead);
+            }
+            Request::Expire { expired } => {
+                let expected = model.expire(expired);
+                apply(&word, request, expected, |s| state::expire(s, expired));
+            }
+            Request::Discard => {
+                let expected = model.discard();
+                apply(&word, request, expected, state::discard);
             }
         }
         let now = word.load(Ordering::Relaxed);
