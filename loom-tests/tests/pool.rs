@@ -1577,6 +1577,62 @@ fn hold_waiter_and_release_waiter_share_the_changed_event() {
     });
 }
 
+/// An eviction whose `shutdown` is pending races a get waiting for
+/// capacity and a put: A idle, D held (max 2); B's get (of another manager
+/// type: its shutdown of A's item is boxed) evicts A and waits for A's
+/// shutdown, which the gate holds; C's get waits for capacity. Then B's and
+/// C's gets run each on its own thread while D's put serves C: Always, it
+/// hands D's item to C; Never, it keeps it idle and wakes C, which evicts
+/// it; either way C shuts it down inline, held by the gate too. Until the
+/// gate opens, every item in a shutdown counts in `stats().releasing`; then
+/// both shutdowns complete and B and C allocate, each with the charge of
+/// the item it shut down and only once that shutdown completed (live items
+/// never exceed 2, counting those being shut down). Each item goes to
+/// `shutdown` once, none to `release`, and no charge is lost.
+#[test]
+fn eviction_with_its_shutdown_pending_races_a_waiter_and_a_put() {
+    check(2, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with_gate(2, 3, mode);
+        let (a, c, d) = (&resources[0], &resources[1], &resources[2]);
+        let b = pool.create(Counting::<true>::new(3, &tracker));
+        get_use_put(a);
+        let held_d = Held::new(block_on(d.get()).unwrap());
+        let b_get = pending_get(&b, || {});
+        assert_eq!(tracker.shutting_down(), 1, "B did not evict A");
+        assert_eq!(pool.stats().releasing, 1, "A's item in its shutdown");
+        let c_get = pending_get(c, || {});
+        let b_get = thread::spawn(move || block_on(b_get));
+        let c_get = thread::spawn(move || block_on(c_get));
+        drop(held_d);
+        // No shutdown completes before the gate opens: each one started
+        // still counts as releasing.
+        tracker.gate().open_after(|| {
+            let shutting_down = tracker.shutting_down();
+            let stats = pool.stats();
+            assert_possible(stats);
+            assert!(
+                stats.releasing >= shutting_down,
+                "{shutting_down} items in their shutdown: {stats:?}"
+            );
+        });
+        b_get.join().unwrap();
+        c_get.join().unwrap();
+        let fates = tracker.fates();
+        assert_eq!(
+            (fates.released, fates.shut_down, fates.dropped),
+            (0, 2, 0),
+            "A's and D's items go to shutdown: {fates:?}"
+        );
+        let totals = pool.stats().totals;
+        assert_eq!(totals.evictions + totals.handoffs, 2, "{totals:?}");
+        assert!(b.is_allocated() && c.is_allocated());
+        assert!(!a.is_allocated() && !d.is_allocated());
+        // B's idle item is released with its last handle.
+        drop(b);
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
 /// The evicting get is dropped while its `shutdown` is pending, racing a
 /// get waiting for capacity: A idle (max 1); B's get evicts it and waits
 /// for A's shutdown (the gate stays closed); then B's get is dropped on
