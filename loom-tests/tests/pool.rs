@@ -1668,3 +1668,41 @@ fn evicting_get_dropped_while_its_shutdown_is_pending_frees_the_charge() {
         assert_quiescent(pool, resources, &tracker);
     });
 }
+
+/// A get served by a hand-off shuts the put's item down while another get
+/// of the put's resource races it (Always, max 1): A held, B's get waiting
+/// for capacity, then run on another thread. A's put hands A's item to B,
+/// which awaits its shutdown, held by the gate until this thread opens it
+/// and gets A again. A's get waits for its old item's shutdown to complete
+/// (A stays releasing until then), then for capacity, and is served by B's
+/// put (handed B's item, which it shuts down in turn), or evicts B's idle
+/// item. Every item a get freed a charge with went to `shutdown`, none to
+/// `release`, and A never has two live items.
+#[test]
+fn handed_over_item_shutdown_races_a_get_of_its_resource() {
+    check(3, &[Handoff::Always], |mode| {
+        let (pool, resources, tracker) = pool_with_gate(1, 2, mode);
+        let (a, b) = (&resources[0], &resources[1]);
+        let held = Held::new(block_on(a.get()).unwrap());
+        let b_get = pending_get(b, || {});
+        let b_get = thread::spawn(move || block_on(b_get));
+        drop(held);
+        tracker.gate().open();
+        get_use_put(a);
+        b_get.join().unwrap();
+        let fates = tracker.fates();
+        let totals = pool.stats().totals;
+        // A's item handed to B; B's handed to A's get, or evicted by it.
+        assert!(
+            matches!((totals.handoffs, totals.evictions), (2, 0) | (1, 1)),
+            "{totals:?}"
+        );
+        assert_eq!(
+            (fates.released, fates.shut_down, fates.dropped),
+            (0, 2, 0),
+            "the items freed for the gets were released: {fates:?}"
+        );
+        assert!(tracker.released(0) && a.is_allocated() && !b.is_allocated());
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
