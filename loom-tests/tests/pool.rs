@@ -12,8 +12,10 @@
 //!   items the managers see alive are exactly the idle ones, one per
 //!   allocated resource, and `max` resources can be got at once without
 //!   waiting;
-//! - `release` is called exactly once per item `allocate` returned (checked at
-//!   each release, and for every item once the resources are dropped);
+//! - every item `allocate` returned is given to exactly one of `release` and
+//!   `shutdown`, once (checked at each call, and for every item once the
+//!   resources are dropped); with every resource dropped, `drained()`
+//!   resolves;
 //! - every `stats()` describes a state that could exist (checked where a model
 //!   reads it while other threads run);
 //! - `close` (the models named `close_...`): a get that starts after it
@@ -28,7 +30,14 @@
 //!   is used or just put; each release is counted once, in
 //!   `totals.expired` where it was for its time; and at the end every idle
 //!   item expires, `release_expired` releases them all and `drained()`
-//!   resolves.
+//!   resolves;
+//! - asynchronous shutdowns (the models named `..._shutdown_...`, whose
+//!   managers' `shutdown` stays pending until the model opens a `Gate`): a
+//!   get that frees a charge for itself (it evicts, or takes a hand-off)
+//!   allocates only once the shutdown of the item it frees completed, the
+//!   item counts as live and in `stats().releasing` until then, and a get
+//!   dropped meanwhile drops the item with the shutdown and frees the
+//!   charge, to a waiting get if there is one.
 //!
 //! Each pool is built with one of the two settings of `handoff_after` that
 //! need no clock (any other reads the time, which would make a model
@@ -38,8 +47,10 @@
 //! moves only where the model moves it.
 #![cfg(loom)]
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use futures_lite::future::poll_once;
@@ -53,7 +64,7 @@ use resourcepool::{AllocateRelease, Error, Guard, Pool, PoolBuilder, Resource, S
 enum Handoff {
     /// `Duration::ZERO`: every waiter is past `handoff_after`, so every put
     /// while a get waits (not yet granted) takes its item out and grants it to
-    /// the first such get, which releases it and allocates with its charge.
+    /// the first such get, which shuts it down and allocates with its charge.
     Always,
     /// `Duration::MAX`: never; a put keeps its item idle and its new idle-set
     /// entry wakes the first sleeping waiter, which evicts.
@@ -81,10 +92,24 @@ const EITHER: &[Handoff] = &[Handoff::Never];
 #[derive(Debug)]
 struct Tracker {
     max: usize,
-    /// Items between the start of `allocate` and the end of `release`.
+    /// Items between the start of `allocate` and the end of `release`, or
+    /// of `shutdown` (the future completed, or was dropped with the item).
     live: AtomicUsize,
-    /// For each item, in allocation order: whether it was released.
+    /// For each item, in allocation order: whether it was given to `release`
+    /// or to `shutdown`.
     released: Mutex<Vec<bool>>,
+    /// Items given to `release`.
+    releases: AtomicUsize,
+    /// Items given to `shutdown`.
+    shutdowns: AtomicUsize,
+    /// Of those, the shutdowns that completed.
+    shut_down: AtomicUsize,
+    /// And those whose future was dropped before it completed (the item
+    /// dropped with it).
+    dropped: AtomicUsize,
+    /// Holds every `shutdown` until the model opens it; `None`: a shutdown
+    /// completes at its first poll.
+    gate: Option<Gate>,
 }
 
 impl Tracker {
@@ -92,9 +117,104 @@ impl Tracker {
         self.live.load(Ordering::SeqCst)
     }
 
-    /// Whether the `serial`th item allocated has been released.
+    /// Whether the `serial`th item allocated has been given to `release` or
+    /// to `shutdown`.
     fn released(&self, serial: usize) -> bool {
         self.released.lock().unwrap()[serial]
+    }
+
+    /// Marks the `serial`th item as given to `release` or `shutdown`: once.
+    fn give(&self, serial: usize) {
+        let given = std::mem::replace(&mut self.released.lock().unwrap()[serial], true);
+        assert!(!given, "item {serial} given to release or shutdown twice");
+    }
+
+    /// Items given to `release`, to `shutdown`, shut down, and dropped with
+    /// their shutdown.
+    fn fates(&self) -> Fates {
+        Fates {
+            released: self.releases.load(Ordering::SeqCst),
+            shutdowns: self.shutdowns.load(Ordering::SeqCst),
+            shut_down: self.shut_down.load(Ordering::SeqCst),
+            dropped: self.dropped.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Shutdowns started and neither completed nor dropped.
+    fn shutting_down(&self) -> usize {
+        let fates = self.fates();
+        fates.shutdowns - fates.shut_down - fates.dropped
+    }
+
+    /// The gate of a model whose shutdowns wait for it.
+    fn gate(&self) -> &Gate {
+        self.gate.as_ref().expect("a pool built by pool_with_gate")
+    }
+}
+
+/// How the items of a model left: see `Tracker::fates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fates {
+    released: usize,
+    shutdowns: usize,
+    shut_down: usize,
+    dropped: usize,
+}
+
+/// Holds the managers' `shutdown` futures pending until the model opens it
+/// (from then on every shutdown completes): the far side that has not let
+/// go yet. loom's `Mutex`, so that opening it races the pool's threads; each
+/// pending shutdown leaves its waker, and `open` wakes them all.
+#[derive(Debug)]
+struct Gate {
+    state: loom::sync::Mutex<GateState>,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    open: bool,
+    wakers: Vec<Waker>,
+}
+
+impl Gate {
+    fn new() -> Self {
+        Gate {
+            state: loom::sync::Mutex::new(GateState::default()),
+        }
+    }
+
+    /// Lets every shutdown, pending or to come, complete.
+    fn open(&self) {
+        self.open_after(|| {});
+    }
+
+    /// Runs `check` while no shutdown can complete or start waiting (under
+    /// the gate's lock, which each pending shutdown takes as it polls),
+    /// then opens the gate. The lock is a loom one: loom runs the check
+    /// before and after each shutdown's first poll (the `Tracker`'s
+    /// counts, plain atomics, it would not order).
+    fn open_after(&self, check: impl FnOnce()) {
+        let wakers = {
+            let mut state = self.state.lock().unwrap();
+            check();
+            state.open = true;
+            std::mem::take(&mut state.wakers)
+        };
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// Resolves once the gate is open.
+    async fn opened(&self) {
+        std::future::poll_fn(|cx| {
+            let mut state = self.state.lock().unwrap();
+            if state.open {
+                Poll::Ready(())
+            } else {
+                state.wakers.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await;
     }
 }
 
@@ -118,9 +238,12 @@ struct Item {
     uses: usize,
 }
 
-/// A manager that checks the limits as it allocates and releases.
+/// A manager that checks the limits as it allocates, releases and shuts
+/// down. `OTHER_TYPE`: a second manager type, for a pool that holds
+/// resources of both (a get shuts down the item of another type's resource
+/// through a boxed future, `Victim::shutdown_claimed`).
 #[derive(Debug)]
-struct Counting {
+struct Counting<const OTHER_TYPE: bool = false> {
     key: usize,
     tracker: Arc<Tracker>,
     /// This resource's live items: at most one.
@@ -129,7 +252,25 @@ struct Counting {
     guards: AtomicUsize,
 }
 
-impl AllocateRelease for Counting {
+impl<const OTHER_TYPE: bool> Counting<OTHER_TYPE> {
+    fn new(key: usize, tracker: &Arc<Tracker>) -> Self {
+        Counting {
+            key,
+            tracker: tracker.clone(),
+            own_live: AtomicUsize::new(0),
+            guards: AtomicUsize::new(0),
+        }
+    }
+
+    /// The item is gone: released, shut down, or dropped with its shutdown.
+    fn gone(&self, item: Item) {
+        assert_eq!(item.key, self.key, "another resource's item");
+        self.own_live.fetch_sub(1, Ordering::SeqCst);
+        self.tracker.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl<const OTHER_TYPE: bool> AllocateRelease for Counting<OTHER_TYPE> {
     type Item = Item;
     type Error = Never;
 
@@ -157,15 +298,47 @@ impl AllocateRelease for Counting {
     }
 
     fn release(&self, item: Item) -> Result<(), Never> {
-        assert_eq!(item.key, self.key, "released another resource's item");
-        let was_released = std::mem::replace(
-            &mut self.tracker.released.lock().unwrap()[item.serial],
-            true,
-        );
-        assert!(!was_released, "item {} released twice", item.serial);
-        self.own_live.fetch_sub(1, Ordering::SeqCst);
-        self.tracker.live.fetch_sub(1, Ordering::SeqCst);
+        self.tracker.give(item.serial);
+        self.tracker.releases.fetch_add(1, Ordering::SeqCst);
+        self.gone(item);
         Ok(())
+    }
+
+    /// Completes once the model's gate is open (at once without one). If
+    /// the future is dropped before, the item goes with it, counted in
+    /// `Tracker::dropped`.
+    fn shutdown(&self, item: Item) -> impl Future<Output = Result<(), Never>> + Send {
+        self.tracker.give(item.serial);
+        self.tracker.shutdowns.fetch_add(1, Ordering::SeqCst);
+        let mut shutting = ShuttingDown {
+            manager: self,
+            item: Some(item),
+        };
+        async move {
+            if let Some(gate) = &self.tracker.gate {
+                gate.opened().await;
+            }
+            let item = shutting.item.take().expect("taken once");
+            self.tracker.shut_down.fetch_add(1, Ordering::SeqCst);
+            self.gone(item);
+            Ok(())
+        }
+    }
+}
+
+/// An item in its `shutdown`: dropped with the future if it did not
+/// complete.
+struct ShuttingDown<'a, const OTHER_TYPE: bool> {
+    manager: &'a Counting<OTHER_TYPE>,
+    item: Option<Item>,
+}
+
+impl<const OTHER_TYPE: bool> Drop for ShuttingDown<'_, OTHER_TYPE> {
+    fn drop(&mut self) {
+        if let Some(item) = self.item.take() {
+            self.manager.tracker.dropped.fetch_add(1, Ordering::SeqCst);
+            self.manager.gone(item);
+        }
     }
 }
 
@@ -246,33 +419,52 @@ fn pool_built(
     max: usize,
     count: usize,
 ) -> (Pool, Vec<Resource<Counting>>, Arc<Tracker>) {
+    pool_built_with(builder, max, count, None)
+}
+
+/// `pool_with`, with a tracker whose gate holds every `shutdown` until the
+/// model opens it.
+fn pool_with_gate(
+    max: usize,
+    count: usize,
+    mode: Handoff,
+) -> (Pool, Vec<Resource<Counting>>, Arc<Tracker>) {
+    let builder = Pool::builder(max).handoff_after(mode.after());
+    pool_built_with(builder, max, count, Some(Gate::new()))
+}
+
+/// `pool_built`, with `gate` in the tracker.
+fn pool_built_with(
+    builder: PoolBuilder,
+    max: usize,
+    count: usize,
+    gate: Option<Gate>,
+) -> (Pool, Vec<Resource<Counting>>, Arc<Tracker>) {
     let tracker = Arc::new(Tracker {
         max,
         live: AtomicUsize::new(0),
         released: Mutex::new(Vec::new()),
+        releases: AtomicUsize::new(0),
+        shutdowns: AtomicUsize::new(0),
+        shut_down: AtomicUsize::new(0),
+        dropped: AtomicUsize::new(0),
+        gate,
     });
     let pool = builder.build();
     let resources = (0..count)
-        .map(|key| {
-            pool.create(Counting {
-                key,
-                tracker: tracker.clone(),
-                own_live: AtomicUsize::new(0),
-                guards: AtomicUsize::new(0),
-            })
-        })
+        .map(|key| pool.create(Counting::new(key, &tracker)))
         .collect();
     (pool, resources, tracker)
 }
 
 /// A guard counted in its manager's `guards` while it lives, and whose item is
 /// used (written) once: loom checks the write against the item's other owners.
-struct Held<'a> {
-    guard: Option<Guard<'a, Counting>>,
+struct Held<'a, const OTHER_TYPE: bool = false> {
+    guard: Option<Guard<'a, Counting<OTHER_TYPE>>>,
 }
 
-impl<'a> Held<'a> {
-    fn new(mut guard: Guard<'a, Counting>) -> Self {
+impl<'a, const OTHER_TYPE: bool> Held<'a, OTHER_TYPE> {
+    fn new(mut guard: Guard<'a, Counting<OTHER_TYPE>>) -> Self {
         let manager = guard.resource().manager();
         let others = manager.guards.fetch_add(1, Ordering::SeqCst);
         assert_eq!(others, 0, "two guards of resource {}", manager.key);
@@ -284,7 +476,7 @@ impl<'a> Held<'a> {
         Held { guard: Some(guard) }
     }
 
-    fn leave(&mut self) -> Guard<'a, Counting> {
+    fn leave(&mut self) -> Guard<'a, Counting<OTHER_TYPE>> {
         let guard = self.guard.take().expect("left once");
         guard
             .resource()
@@ -305,7 +497,7 @@ impl<'a> Held<'a> {
     }
 }
 
-impl Drop for Held<'_> {
+impl<const OTHER_TYPE: bool> Drop for Held<'_, OTHER_TYPE> {
     /// The put.
     fn drop(&mut self) {
         if self.guard.is_some() {
@@ -322,8 +514,8 @@ fn get_use_put(resource: &Resource<Counting>) {
 
 /// A get of `resource` that must wait, polled once on this thread: once it
 /// completes it uses the item, runs `before_put`, and puts.
-fn pending_get(
-    resource: &Resource<Counting>,
+fn pending_get<const OTHER_TYPE: bool>(
+    resource: &Resource<Counting<OTHER_TYPE>>,
     before_put: impl FnOnce() + Send + 'static,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     let resource = resource.clone();
@@ -341,7 +533,8 @@ fn pending_get(
 
 /// Checks the invariants of a quiescent pool (every thread joined, every
 /// guard dropped), then drops the resources (which releases their idle
-/// items) and checks every item was released once.
+/// items) and checks every item was given to `release` or `shutdown` once
+/// and `drained()` resolves.
 fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tracker) {
     let stats = pool.stats();
     assert_eq!(stats.in_use, 0, "{stats:?}");
@@ -376,6 +569,8 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
     drop(resources);
     let totals = pool.stats().totals;
     assert_eq!(allocated_by(totals), 0, "the last handles: {totals:?}");
+    // Else loom reports a deadlock: a charge was not given back.
+    block_on(pool.drained());
     drop(pool);
     assert_eq!(
         tracker.live(),
@@ -385,7 +580,7 @@ fn assert_quiescent(pool: Pool, resources: Vec<Resource<Counting>>, tracker: &Tr
     let released = tracker.released.lock().unwrap();
     assert!(
         released.iter().all(|&done| done),
-        "items never released: {released:?}"
+        "items never given to release or shutdown: {released:?}"
     );
 }
 
@@ -503,7 +698,7 @@ fn assert_closed_and_drained(pool: Pool, resources: Vec<Resource<Counting>>, tra
         let released = tracker.released.lock().unwrap();
         assert!(
             released.iter().all(|&done| done),
-            "items never released: {released:?}"
+            "items never given to release or shutdown: {released:?}"
         );
         released.len() as u64
     };
@@ -779,7 +974,7 @@ fn dropped_notified_waiter_passes_its_grant_on() {
 /// A put races the get it makes capacity for, and its own task's next get:
 /// A held (max 1), B's get waiting for capacity; A's put, then A's try_get,
 /// race B's get on another thread. Always: the put takes A's item out and
-/// grants it to B, which releases it and allocates with its charge, so A's
+/// grants it to B, which shuts it down and allocates with its charge, so A's
 /// try_get never gets that item back and succeeds only by evicting B's item
 /// once B has put it. Never: the put keeps A idle and wakes B, which evicts A
 /// (after A's try_get and put, if that took A back first: some execution must
@@ -886,7 +1081,7 @@ fn dropped_waiter_releases_the_item_handed_to_it() {
 /// next: A held (max 1), B's and C's gets waiting, B first; A's put races the
 /// drop of B's get and C's get, each on its own thread. Always: the put grants
 /// A's item to B (to C if B left first), and B leaving with it grants it to C,
-/// which releases it and allocates with its charge. Never: the put's idle
+/// which shuts it down and allocates with its charge. Never: the put's idle
 /// entry wakes B, and B leaving passes the wakeup on to C, which evicts A.
 /// Either way C is served, A's item released once, by C, and one item is live
 /// at the end.
@@ -1378,6 +1573,136 @@ fn hold_waiter_and_release_waiter_share_the_changed_event() {
             2,
             "the item was not handed to the second get with the hold"
         );
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// An eviction whose `shutdown` is pending races a get waiting for
+/// capacity and a put: A idle, D held (max 2); B's get (of another manager
+/// type: its shutdown of A's item is boxed) evicts A and waits for A's
+/// shutdown, which the gate holds; C's get waits for capacity. Then B's and
+/// C's gets run each on its own thread while D's put serves C: Always, it
+/// hands D's item to C; Never, it keeps it idle and wakes C, which evicts
+/// it; either way C shuts it down inline, held by the gate too. Until the
+/// gate opens, every item in a shutdown counts in `stats().releasing`; then
+/// both shutdowns complete and B and C allocate, each with the charge of
+/// the item it shut down and only once that shutdown completed (live items
+/// never exceed 2, counting those being shut down). Each item goes to
+/// `shutdown` once, none to `release`, and no charge is lost.
+#[test]
+fn eviction_with_its_shutdown_pending_races_a_waiter_and_a_put() {
+    check(2, BOTH, |mode| {
+        let (pool, resources, tracker) = pool_with_gate(2, 3, mode);
+        let (a, c, d) = (&resources[0], &resources[1], &resources[2]);
+        let b = pool.create(Counting::<true>::new(3, &tracker));
+        get_use_put(a);
+        let held_d = Held::new(block_on(d.get()).unwrap());
+        let b_get = pending_get(&b, || {});
+        assert_eq!(tracker.shutting_down(), 1, "B did not evict A");
+        assert_eq!(pool.stats().releasing, 1, "A's item in its shutdown");
+        let c_get = pending_get(c, || {});
+        let b_get = thread::spawn(move || block_on(b_get));
+        let c_get = thread::spawn(move || block_on(c_get));
+        drop(held_d);
+        // No shutdown completes before the gate opens: each one started
+        // still counts as releasing.
+        tracker.gate().open_after(|| {
+            let shutting_down = tracker.shutting_down();
+            let stats = pool.stats();
+            assert_possible(stats);
+            assert!(
+                stats.releasing >= shutting_down,
+                "{shutting_down} items in their shutdown: {stats:?}"
+            );
+        });
+        b_get.join().unwrap();
+        c_get.join().unwrap();
+        let fates = tracker.fates();
+        assert_eq!(
+            (fates.released, fates.shut_down, fates.dropped),
+            (0, 2, 0),
+            "A's and D's items go to shutdown: {fates:?}"
+        );
+        let totals = pool.stats().totals;
+        assert_eq!(totals.evictions + totals.handoffs, 2, "{totals:?}");
+        assert!(b.is_allocated() && c.is_allocated());
+        assert!(!a.is_allocated() && !d.is_allocated());
+        // B's idle item is released with its last handle.
+        drop(b);
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// The evicting get is dropped while its `shutdown` is pending, racing a
+/// get waiting for capacity: A idle (max 1); B's get evicts it and waits
+/// for A's shutdown (the gate stays closed); then B's get is dropped on
+/// another thread while C's get starts. The shutdown future is dropped with
+/// B's get, A's item with it (neither `release` nor a completed shutdown),
+/// and the charge is freed: granted to C in the queue, or free for its
+/// look. C is served, and no charge is lost.
+#[test]
+fn evicting_get_dropped_while_its_shutdown_is_pending_frees_the_charge() {
+    check(4, EITHER, |mode| {
+        let (pool, resources, tracker) = pool_with_gate(1, 3, mode);
+        let (a, b, c) = (&resources[0], &resources[1], &resources[2]);
+        get_use_put(a);
+        let b_get = pending_get(b, || unreachable!("B's get is dropped"));
+        assert_eq!(tracker.shutting_down(), 1, "B did not evict A");
+        let dropper = thread::spawn(move || drop(b_get));
+        get_use_put(c);
+        dropper.join().unwrap();
+        assert_eq!(
+            tracker.fates(),
+            Fates {
+                released: 0,
+                shutdowns: 1,
+                shut_down: 0,
+                dropped: 1
+            },
+            "A's item is dropped with its shutdown"
+        );
+        assert!(!a.is_allocated() && !b.is_allocated() && c.is_allocated());
+        assert_eq!(pool.stats().totals.evictions, 1);
+        // The end checks evict: let their shutdowns complete.
+        tracker.gate().open();
+        assert_quiescent(pool, resources, &tracker);
+    });
+}
+
+/// A get served by a hand-off shuts the put's item down while another get
+/// of the put's resource races it (Always, max 1): A held, B's get waiting
+/// for capacity, then run on another thread. A's put hands A's item to B,
+/// which awaits its shutdown, held by the gate until this thread opens it
+/// and gets A again. A's get waits for its old item's shutdown to complete
+/// (A stays releasing until then), then for capacity, and is served by B's
+/// put (handed B's item, which it shuts down in turn), or evicts B's idle
+/// item. Every item a get freed a charge with went to `shutdown`, none to
+/// `release`, and A never has two live items.
+#[test]
+fn handed_over_item_shutdown_races_a_get_of_its_resource() {
+    check(3, &[Handoff::Always], |mode| {
+        let (pool, resources, tracker) = pool_with_gate(1, 2, mode);
+        let (a, b) = (&resources[0], &resources[1]);
+        let held = Held::new(block_on(a.get()).unwrap());
+        let b_get = pending_get(b, || {});
+        let b_get = thread::spawn(move || block_on(b_get));
+        drop(held);
+        tracker.gate().open();
+        get_use_put(a);
+        b_get.join().unwrap();
+        let fates = tracker.fates();
+        let totals = pool.stats().totals;
+        // A's item handed to B; B's handed to A's get, or evicted by it.
+        assert!(
+            matches!((totals.handoffs, totals.evictions), (2, 0) | (1, 1)),
+            "{totals:?}"
+        );
+        assert_eq!(
+            (fates.released, fates.shut_down, fates.dropped),
+            (0, 2, 0),
+            "the items freed for the gets were released: {fates:?}"
+        );
+        assert!(tracker.released(0) && a.is_allocated() && !b.is_allocated());
         assert_quiescent(pool, resources, &tracker);
     });
 }
