@@ -1202,6 +1202,11 @@ fn last_handle_dropped_while_idle_races_eviction() {
             let b = resources[1].clone();
             thread::spawn(move || get_use_put(&b))
         };
+        // A shared step before the drop: without one, loom runs the whole
+        // drop of the handle (its first loom operation comes after the count
+        // fell to zero) before the evictor can upgrade the entry, and the
+        // eviction never races it.
+        let _ = pool.stats();
         drop(resources.remove(0));
         evictor.join().unwrap();
         assert_quiescent(pool, resources, &tracker);
