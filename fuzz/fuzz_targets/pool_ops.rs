@@ -49,6 +49,15 @@
 //! items and then each excess item at its put; live items never exceed the
 //! larger of the old and the new `max`, and no allocation starts that would
 //! exceed the new one.
+//!
+//! The manager overrides `shutdown`, which a get awaits before it allocates
+//! with the charge of the item it evicts, takes handed over, or replaces:
+//! scripted per resource, it completes at once, stays pending until an
+//! operation lets it finish, or panics. The model keeps that item releasing
+//! and charged and the get pending meanwhile, while other operations go on;
+//! no allocation starts while the shutdown whose charge it takes runs, each
+//! item goes to `release` or `shutdown` once, and a get dropped meanwhile
+//! (or whose shutdown panics) frees the charge.
 #![no_main]
 
 use std::cell::Cell;
@@ -100,6 +109,16 @@ enum CheckMode {
     Panic,
     /// Stays pending until `CompleteCheck`.
     Pending,
+}
+
+/// What the next `shutdown` of a resource's item does (the shutdown a get
+/// awaits when it evicts that item, takes it handed over, or replaces it).
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+enum ShutdownMode {
+    Immediate,
+    /// Stays pending until `CompleteShutdown`.
+    Pending,
+    Panic,
 }
 
 /// One operation. Indices are taken modulo the number of resources or tasks;
@@ -154,6 +173,16 @@ enum Op {
     CompleteCheck {
         task: u8,
         ok: bool,
+    },
+    // The variants below came with `AllocateRelease::shutdown`, added last
+    // in the same way.
+    NextShutdown {
+        resource: u8,
+        mode: ShutdownMode,
+    },
+    /// Lets a pending `shutdown` finish (without polling its task).
+    CompleteShutdown {
+        task: u8,
     },
 }
 
@@ -296,9 +325,11 @@ struct ControlState {
     /// The most live items may be now: `max`, or after a shrink the larger
     /// of the old and the new `max`, until the live items fit again.
     ceiling: usize,
-    /// Items from the start of `allocate` to the end of `release`.
+    /// Items from the start of `allocate` to the end of `release`, or of
+    /// `shutdown` (its future completed or dropped).
     live: usize,
-    /// Per allocation serial: whether `release` was called for it.
+    /// Per allocation serial: whether `release` or `shutdown` was called
+    /// for it.
     released: Vec<bool>,
     /// Per allocation serial: the resource it was allocated for.
     keys: Vec<usize>,
@@ -311,6 +342,14 @@ struct ControlState {
     check_gates: [Option<bool>; MAX_RESOURCES],
     /// The serials of the items `check` was called for, in order.
     checked: Vec<usize>,
+    next_shutdown: [ShutdownMode; MAX_RESOURCES],
+    /// A pending `shutdown` was told to finish.
+    shutdown_gates: [bool; MAX_RESOURCES],
+    /// Per resource: its item's `shutdown` runs (until its future completes
+    /// or is dropped), for the get of the resource given (the one polled).
+    shutting_down: [Option<Option<usize>>; MAX_RESOURCES],
+    /// The resource of the task being polled, if any.
+    polling: Option<usize>,
 }
 
 /// What all managers of one run share, and their pool (to check its stats
@@ -342,6 +381,10 @@ impl Control {
                 next_check: [CheckMode::Pass; MAX_RESOURCES],
                 check_gates: [None; MAX_RESOURCES],
                 checked: Vec::new(),
+                next_shutdown: [ShutdownMode::Immediate; MAX_RESOURCES],
+                shutdown_gates: [false; MAX_RESOURCES],
+                shutting_down: [None; MAX_RESOURCES],
+                polling: None,
             }),
         })
     }
@@ -424,18 +467,50 @@ impl Drop for CheckGate<'_> {
     }
 }
 
-/// The payload of a `check` that panics on purpose (the panic hook stays
-/// quiet about it, and the harness catches it).
-struct CheckPanic;
+/// Waits until `CompleteShutdown` opens the resource's shutdown gate. Wakes
+/// nobody.
+struct ShutdownGate<'a>(&'a Manager);
 
-/// Keeps the panic hook quiet about `CheckPanic`, and only about it (every
+impl Future for ShutdownGate<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if std::mem::take(&mut self.0.control.lock().shutdown_gates[self.0.key]) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A `shutdown` in progress: its item counts as live until it completes, or
+/// its future is dropped (with the item) or panics.
+struct ShutdownRun<'a> {
+    manager: &'a Manager,
+    item: Option<Item>,
+}
+
+impl Drop for ShutdownRun<'_> {
+    fn drop(&mut self) {
+        let mut control = self.manager.control.lock();
+        control.live -= 1;
+        control.shutting_down[self.manager.key] = None;
+        control.shutdown_gates[self.manager.key] = false;
+        drop(self.item.take());
+    }
+}
+
+/// The payload of a `check` or `shutdown` that panics on purpose (the panic hook stays
+/// quiet about it, and the harness catches it).
+struct ScriptedPanic;
+
+/// Keeps the panic hook quiet about `ScriptedPanic`, and only about it (every
 /// other panic still aborts the run as libFuzzer's hook makes it).
-fn quiet_check_panics() {
+fn quiet_scripted_panics() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<CheckPanic>().is_none() {
+            if info.payload().downcast_ref::<ScriptedPanic>().is_none() {
                 previous(info);
             }
         }));
@@ -466,6 +541,19 @@ impl AllocateRelease for Manager {
                 "an allocation starts with {} live items (this one included), max {}",
                 control.live,
                 control.max
+            );
+            // SPEC: no allocation starts while the shutdown whose charge it
+            // takes runs (the get's own item, or the one it evicted or was
+            // handed), nor while this resource's item is shut down.
+            assert!(
+                !control.shutting_down.contains(&Some(Some(self.key))),
+                "r{} allocates while the shutdown that frees its charge runs",
+                self.key
+            );
+            assert!(
+                control.shutting_down[self.key].is_none(),
+                "r{} allocates while its previous item is shut down",
+                self.key
             );
             // SPEC: at most one live item per resource; one whose item is
             // still being released allocates anew only once that returned.
@@ -506,7 +594,7 @@ impl AllocateRelease for Manager {
         let ok = match mode {
             CheckMode::Pass => true,
             CheckMode::Fail => false,
-            CheckMode::Panic => std::panic::panic_any(CheckPanic),
+            CheckMode::Panic => std::panic::panic_any(ScriptedPanic),
             CheckMode::Pending => CheckGate(self).await,
         };
         if ok {
@@ -516,6 +604,37 @@ impl AllocateRelease for Manager {
         }
     }
 
+    async fn shutdown(&self, item: Item) -> Result<(), Failed> {
+        // SPEC: an item is counted in `releasing` while it is shut down.
+        assert!(self.control.pool.stats().releasing >= 1);
+        let mode = {
+            let mut control = self.control.lock();
+            assert_eq!(item.key, self.key, "shut down another resource's item");
+            assert!(
+                !std::mem::replace(&mut control.released[item.serial], true),
+                "item {} given to release or shutdown twice",
+                item.serial
+            );
+            assert!(control.shutting_down[self.key].is_none());
+            control.shutting_down[self.key] = Some(control.polling);
+            std::mem::replace(
+                &mut control.next_shutdown[self.key],
+                ShutdownMode::Immediate,
+            )
+        };
+        let running = ShutdownRun {
+            manager: self,
+            item: Some(item),
+        };
+        match mode {
+            ShutdownMode::Immediate => {}
+            ShutdownMode::Pending => ShutdownGate(self).await,
+            ShutdownMode::Panic => std::panic::panic_any(ScriptedPanic),
+        }
+        drop(running);
+        Ok(())
+    }
+
     fn release(&self, item: Item) -> Result<(), Failed> {
         // SPEC: an item is counted in `releasing` while it is being released.
         assert!(self.control.pool.stats().releasing >= 1);
@@ -523,7 +642,7 @@ impl AllocateRelease for Manager {
         assert_eq!(item.key, self.key, "released another resource's item");
         assert!(
             !std::mem::replace(&mut control.released[item.serial], true),
-            "item {} released twice",
+            "item {} given to release or shutdown twice",
             item.serial
         );
         control.live -= 1;
@@ -704,13 +823,15 @@ impl Actual {
         let task = &mut self.tasks[index];
         task.woken.0.store(false, Ordering::SeqCst);
         let waker = Waker::from(task.woken.clone());
+        self.control.lock().polling = Some(task.resource);
         let polled = catch_unwind(AssertUnwindSafe(|| {
             task.future.as_mut().poll(&mut Context::from_waker(&waker))
         }));
+        self.control.lock().polling = None;
         let polled = match polled {
             Ok(polled) => polled,
             // Only a `check` panics on purpose; any other panic is a failure.
-            Err(payload) if payload.is::<CheckPanic>() => {
+            Err(payload) if payload.is::<ScriptedPanic>() => {
                 drop(self.tasks.remove(index));
                 return Observed::Ended(End::Panicked);
             }
@@ -862,6 +983,12 @@ enum Phase {
     HandedOver {
         serial: usize,
     },
+    /// A get shuts the item down to take its charge (an eviction, a
+    /// hand-over it took, its own item replaced): taken out of the slot
+    /// (RELEASING), still charged, until its `shutdown` completes.
+    ShuttingDown {
+        serial: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -886,6 +1013,7 @@ struct ModelResource {
     born: u64,
     idle_since: u64,
     next_check: CheckMode,
+    next_shutdown: ShutdownMode,
     release_on_put: bool,
     /// Its holder waits for the release of its handed-over item
     /// (RELEASE_WAITER): that release notifies every listener.
@@ -911,6 +1039,7 @@ impl ModelResource {
             born: 0,
             idle_since: 0,
             next_check: CheckMode::Pass,
+            next_shutdown: ShutdownMode::Immediate,
             release_on_put: false,
             release_waiter: false,
             hold_waiters: 0,
@@ -922,6 +1051,14 @@ impl ModelResource {
 
     fn is_idle(&self) -> bool {
         matches!(self.phase, Phase::Allocated { .. }) && !self.held
+    }
+
+    /// Its item is taken out and not yet released or shut down.
+    fn is_releasing(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::HandedOver { .. } | Phase::ShuttingDown { .. }
+        )
     }
 
     fn serial(&self) -> usize {
@@ -988,6 +1125,10 @@ enum TaskState {
     Allocating { gate: Option<bool> },
     /// Holds its resource's item, which it reuses, inside a pending `check`.
     Checking { serial: usize, gate: Option<bool> },
+    /// Holds the hold, inside a pending `shutdown` of `victim`'s item (its
+    /// own, or one it evicted or was handed), whose charge it then takes.
+    /// `gate`: `CompleteShutdown` let it finish.
+    ShuttingDown { victim: usize, gate: bool },
     /// Holds a guard.
     Holding { serial: usize },
 }
@@ -1019,6 +1160,8 @@ enum AtClose {
     Allocating,
     /// Inside `check`: it finishes.
     Checking,
+    /// Inside `shutdown`: it finishes, and the get then fails with `Closed`.
+    ShuttingDown,
 }
 
 /// Where a get went in one poll.
@@ -1028,6 +1171,13 @@ enum Step {
     Failed(ErrorKind),
     /// Its `check` panicked.
     Panicked,
+}
+
+/// Capacity a get found: a charge, or an item to shut down (evicted, or
+/// handed over to it) whose charge it takes.
+enum Found {
+    Charge,
+    Item(usize),
 }
 
 /// What a get does with the idle item it reuses (`lifecycle.rs`, `Verdict`).
@@ -1131,11 +1281,7 @@ impl Model {
             .filter(allocated)
             .filter(|r| !r.held)
             .count();
-        let releasing = self
-            .resources
-            .iter()
-            .filter(|r| matches!(r.phase, Phase::HandedOver { .. }))
-            .count();
+        let releasing = self.resources.iter().filter(|r| r.is_releasing()).count();
         (in_use + allocating, idle, allocating, releasing)
     }
 
@@ -1150,6 +1296,74 @@ impl Model {
     fn release(&mut self, resource: usize, serial: usize) -> bool {
         assert!(!std::mem::replace(&mut self.released[serial], true));
         !std::mem::take(&mut self.resources[resource].fail_next_release)
+    }
+
+    /// A get starts to shut `victim`'s item down (`take_for_shutdown`): it
+    /// leaves with it (RELEASING, still charged) and is given to `shutdown`,
+    /// which does not call `release` (nor fail it). Immediate, the get goes
+    /// on in the same poll; pending, it waits for `CompleteShutdown`; a
+    /// panic drops the item and ends the get.
+    fn shut_down(&mut self, task: usize, victim: usize) -> Step {
+        let resource = &mut self.resources[victim];
+        let serial = match resource.phase {
+            Phase::Allocated { serial } | Phase::HandedOver { serial } => serial,
+            phase => panic!("the model shuts down r{victim}'s item, found {phase:?}"),
+        };
+        resource.phase = Phase::ShuttingDown { serial };
+        let mode = std::mem::replace(&mut resource.next_shutdown, ShutdownMode::Immediate);
+        assert!(!std::mem::replace(&mut self.released[serial], true));
+        match mode {
+            ShutdownMode::Immediate => self.shutdown_done(task, victim),
+            ShutdownMode::Pending => Step::Pending(TaskState::ShuttingDown {
+                victim,
+                gate: false,
+            }),
+            ShutdownMode::Panic => {
+                self.drop_shutdown(task, victim);
+                Step::Panicked
+            }
+        }
+    }
+
+    /// `Released` dropped: the victim's item is gone (RELEASING cleared); a
+    /// holder that waited for that (RELEASE_WAITER, set even if that holder
+    /// is gone since) is notified, with every listener of `changed`.
+    fn shutdown_released(&mut self, victim: usize) {
+        let resource = &mut self.resources[victim];
+        assert!(matches!(resource.phase, Phase::ShuttingDown { .. }));
+        resource.phase = Phase::Unallocated;
+        if std::mem::take(&mut resource.release_waiter) {
+            resource.hold_listeners.notify_all();
+        }
+    }
+
+    /// The shutdown completed: its charge is the get's. Unless the pool was
+    /// closed meanwhile (the charge is freed and the get fails with
+    /// `Closed`) or the charges exceed a shrunk `max` (the charge is freed
+    /// and the get looks for capacity, and waits, as any holder without an
+    /// item), it allocates (`Resource::acquire_cold`).
+    fn shutdown_done(&mut self, task: usize, victim: usize) -> Step {
+        self.shutdown_released(victim);
+        let own = self.tasks[task].resource;
+        if self.closed {
+            self.free_charge();
+            self.unhold(own, false);
+            return Step::Failed(ErrorKind::Closed);
+        }
+        if self.over_max() {
+            self.free_charge();
+            return self.acquire_capacity(task);
+        }
+        self.allocate(task)
+    }
+
+    /// The shutdown's future is dropped (the get dropped) or panicked: the
+    /// item goes with it, `Released` frees the charge (to the first waiter
+    /// not yet granted, or to the pool), and `Holding` lets go of the hold.
+    fn drop_shutdown(&mut self, task: usize, victim: usize) {
+        self.shutdown_released(victim);
+        self.free_charge();
+        self.unhold(self.tasks[task].resource, false);
     }
 
     // The wait queue (`waiters.rs`) and the charges (`pool.rs`).
@@ -1237,16 +1451,16 @@ impl Model {
     /// A free charge, or an idle victim evicted (and released), for a get of
     /// resource `own`. `others_wait`: whether gets other than this one wait
     /// for capacity (`PoolInner::take_free_charge_or_victim`).
-    fn take_free_charge_or_victim(&mut self, own: usize, others_wait: bool) -> bool {
+    fn take_free_charge_or_victim(&mut self, own: usize, others_wait: bool) -> Option<Found> {
         if self.used < self.max {
             self.used += 1;
-            return true;
+            return Some(Found::Charge);
         }
         if self.over_max() {
             // No allocation starts until the charges fit a shrunk `max`.
-            return false;
+            return None;
         }
-        self.evict_one(own, others_wait)
+        self.evict_one(own, others_wait).map(Found::Item)
     }
 
     /// Exact LRU: takes entries, earliest put time first, until an idle
@@ -1257,10 +1471,8 @@ impl Model {
     /// unless it has an entry already, and only if no other get waits for
     /// capacity (`IdleSet::take_least_recently_used`, `others_wait`): then
     /// its put adds the entry and wakes a waiter.
-    fn evict_one(&mut self, own: usize, others_wait: bool) -> bool {
-        let Some(index) = self.claim_least_recently_used() else {
-            return false;
-        };
+    fn evict_one(&mut self, own: usize, others_wait: bool) -> Option<usize> {
+        let index = self.claim_least_recently_used()?;
         self.totals.evictions += 1;
         if !others_wait {
             let put_time = self.clock;
@@ -1272,11 +1484,8 @@ impl Model {
                 self.idle_set.push((put_time, own));
             }
         }
-        let serial = self.resources[index].serial();
-        // An evicted item's release error goes nowhere; its charge is ours.
-        self.release(index, serial);
-        self.resources[index].phase = Phase::Unallocated;
-        true
+        // The evicting get shuts the item down; its charge is then the get's.
+        Some(index)
     }
 
     /// Takes idle-set entries, earliest put time first, until it claims the
@@ -1346,26 +1555,27 @@ impl Model {
     /// or an idle victim (others wait if the queue holds more than this
     /// waiter); leaves the queue if it found capacity, else goes back to sleep.
     /// Returns whether it found capacity.
-    fn look(&mut self, task: usize, ticket: u64) -> bool {
+    fn look(&mut self, task: usize, ticket: u64) -> Option<Found> {
         let own = self.tasks[task].resource;
         let index = self.waiter(ticket);
         if let WaitPhase::Granted(offer) = self.queue[index].phase {
             self.queue.remove(index);
-            if let Offer::Item { resource } = offer {
-                self.release_handed_over(resource);
-            }
-            return true;
+            return Some(match offer {
+                Offer::Charge => Found::Charge,
+                // The granted item is shut down by this get.
+                Offer::Item { resource } => Found::Item(resource),
+            });
         }
         let others_wait = self.queue.len() > 1;
-        if self.take_free_charge_or_victim(own, others_wait) {
+        if let Some(found) = self.take_free_charge_or_victim(own, others_wait) {
             self.queue.remove(index);
-            return true;
+            return Some(found);
         }
         let waiter = &mut self.queue[index];
         if waiter.phase == WaitPhase::Notified {
             waiter.phase = WaitPhase::Waiting;
         }
-        false
+        None
     }
 
     /// A waiter gives up (`CapacityWait` dropped): a grant passes to the next
@@ -1657,22 +1867,9 @@ impl Model {
     fn replace(&mut self, task: usize, why: Why) -> Step {
         let index = self.tasks[task].resource;
         self.count(why);
-        let resource = &mut self.resources[index];
-        let serial = resource.serial();
-        resource.release_on_put = false;
+        self.resources[index].release_on_put = false;
         // Its error goes nowhere.
-        self.release(index, serial);
-        self.resources[index].phase = Phase::Unallocated;
-        if self.closed {
-            self.free_charge();
-            self.unhold(index, false);
-            return Step::Failed(ErrorKind::Closed);
-        }
-        if self.over_max() {
-            self.free_charge();
-            return self.acquire_capacity(task);
-        }
-        self.allocate(task)
+        self.shut_down(task, index)
     }
 
     fn wait_for_hold(&mut self, task: usize, mut listener: u64) -> Step {
@@ -1714,7 +1911,7 @@ impl Model {
                 return self.acquire_capacity(task);
             }
             Some(listener) => listener,
-            None if !matches!(self.resources[index].phase, Phase::HandedOver { .. }) => {
+            None if !self.resources[index].is_releasing() => {
                 return self.acquire_capacity(task);
             }
             None => {
@@ -1756,8 +1953,8 @@ impl Model {
         }
         // Not a waiter yet: any waiter is another get.
         let others_wait = !self.queue.is_empty();
-        if self.take_free_charge_or_victim(own, others_wait) {
-            return self.allocate(task);
+        if let Some(found) = self.take_free_charge_or_victim(own, others_wait) {
+            return self.with_capacity(task, found);
         }
         // A cancel that is already complete ends the get before it joins.
         if self.cancel_is_ready(task) {
@@ -1784,8 +1981,10 @@ impl Model {
                 self.unhold(self.tasks[task].resource, false);
                 return Step::Failed(ErrorKind::Closed);
             }
-            if look && self.look(task, ticket) {
-                return self.allocate(task);
+            if look {
+                if let Some(found) = self.look(task, ticket) {
+                    return self.with_capacity(task, found);
+                }
             }
             match self.phase(ticket) {
                 WaitPhase::Granted(_) => {
@@ -1814,6 +2013,15 @@ impl Model {
                 ticket,
                 yielding: false,
             });
+        }
+    }
+
+    /// Phase 3, with a charge; or first the shutdown of the item whose
+    /// charge it takes.
+    fn with_capacity(&mut self, task: usize, found: Found) -> Step {
+        match found {
+            Found::Charge => self.allocate(task),
+            Found::Item(victim) => self.shut_down(task, victim),
         }
     }
 
@@ -1895,8 +2103,10 @@ impl Model {
                     self.replace(task, Why::CheckFailure)
                 }
             }
+            TaskState::ShuttingDown { victim, gate: true } => self.shutdown_done(task, victim),
             TaskState::Allocating { gate: None }
             | TaskState::Checking { gate: None, .. }
+            | TaskState::ShuttingDown { gate: false, .. }
             | TaskState::Holding { .. } => return Observed::Pending,
         };
         self.settle(task, step)
@@ -1934,6 +2144,8 @@ impl Model {
             TaskState::Checking { .. } => {
                 self.release_held(index, Why::Released);
             }
+            // Its shutdown's future is dropped, with the item.
+            TaskState::ShuttingDown { victim, .. } => self.drop_shutdown(task, victim),
             TaskState::Holding { .. } => self.put(index),
         }
         self.end(task);
@@ -1958,6 +2170,7 @@ impl Model {
                 | TaskState::WaitCapacity { .. } => Some(AtClose::Waiting),
                 TaskState::Allocating { .. } => Some(AtClose::Allocating),
                 TaskState::Checking { .. } => Some(AtClose::Checking),
+                TaskState::ShuttingDown { .. } => Some(AtClose::ShuttingDown),
                 TaskState::Holding { .. } => None,
             };
             // A holder's get has returned: its `closed()` is gone.
@@ -2123,6 +2336,7 @@ impl Model {
             TaskState::WaitCapacity { ticket, .. } => self.phase(ticket) != WaitPhase::Waiting,
             TaskState::Allocating { .. }
             | TaskState::Checking { .. }
+            | TaskState::ShuttingDown { .. }
             | TaskState::Holding { .. } => false,
         }
     }
@@ -2449,6 +2663,30 @@ impl Run {
                     *gate = Some(ok);
                 }
             }
+            Op::NextShutdown { resource: i, mode } => {
+                let Some(r) = resource(i) else { return false };
+                self.log
+                    .push(format!("next shutdown of r{r}'s item: {mode:?}"));
+                self.actual.control.lock().next_shutdown[r] = mode;
+                self.model.resources[r].next_shutdown = mode;
+            }
+            Op::CompleteShutdown { task: i } => {
+                let Some(t) = task(i).filter(|&t| {
+                    matches!(
+                        self.model.tasks[t].state,
+                        TaskState::ShuttingDown { gate: false, .. }
+                    )
+                }) else {
+                    return false;
+                };
+                let TaskState::ShuttingDown { victim, .. } = self.model.tasks[t].state else {
+                    unreachable!();
+                };
+                self.log
+                    .push(format!("complete the shutdown of r{victim}'s item by t{t}"));
+                self.actual.control.lock().shutdown_gates[victim] = true;
+                self.model.tasks[t].state = TaskState::ShuttingDown { victim, gate: true };
+            }
         }
         true
     }
@@ -2483,6 +2721,18 @@ impl Run {
                             | Observed::Ended(End::Failed(ErrorKind::Closed) | End::Panicked)
                     ),
                     "SPEC: a get checking at the close ended with {actual:?}\n{}",
+                    self.history()
+                );
+            }
+            // A shutdown that ends after the close: the get fails (its
+            // charge freed), never allocates.
+            Some(AtClose::ShuttingDown) if ended => {
+                assert!(
+                    matches!(
+                        actual,
+                        Observed::Ended(End::Failed(ErrorKind::Closed) | End::Panicked)
+                    ),
+                    "SPEC: a get shutting an item down at the close ended with {actual:?}\n{}",
                     self.history()
                 );
             }
@@ -2675,11 +2925,17 @@ impl Run {
         drop(control);
         self.check_ceiling(&stats);
         // SPEC: with handoff_after(Duration::MAX) a put never hands its item
-        // over.
+        // over: what is releasing between operations is being shut down.
         if self.model.handoff == Handoff::Never {
+            let shutting_down = self
+                .model
+                .tasks
+                .iter()
+                .filter(|task| matches!(task.state, TaskState::ShuttingDown { .. }))
+                .count();
             assert_eq!(
                 stats.releasing,
-                0,
+                shutting_down,
                 "an item handed over with handoff_after(MAX)\n{}",
                 self.history()
             );
@@ -2885,6 +3141,26 @@ impl Run {
             .collect();
         item_grants.sort_unstable();
         handed_over.sort_unstable();
+        // Every item being shut down belongs to one get, which awaits it.
+        let mut shutting_down: Vec<usize> = (0..model.resources.len())
+            .filter(|&r| matches!(model.resources[r].phase, Phase::ShuttingDown { .. }))
+            .collect();
+        let mut victims: Vec<usize> = model
+            .tasks
+            .iter()
+            .filter_map(|task| match task.state {
+                TaskState::ShuttingDown { victim, .. } => Some(victim),
+                _ => None,
+            })
+            .collect();
+        shutting_down.sort_unstable();
+        victims.sort_unstable();
+        assert_eq!(
+            shutting_down,
+            victims,
+            "an item shut down by no get, or by two\n{}",
+            self.history()
+        );
         assert_eq!(
             item_grants,
             handed_over,
@@ -2997,6 +3273,7 @@ impl Run {
             control.next_allocate = [AllocateMode::Succeed; MAX_RESOURCES];
             control.fail_next_release = [false; MAX_RESOURCES];
             control.next_check = [CheckMode::Pass; MAX_RESOURCES];
+            control.next_shutdown = [ShutdownMode::Immediate; MAX_RESOURCES];
         }
         let max = self.model.max;
         let fresh: Vec<_> = (0..=max)
@@ -3142,7 +3419,7 @@ fn poll_once<F: Future>(future: F) -> Option<F::Output> {
 }
 
 fuzz_target!(|input: Input| {
-    quiet_check_panics();
+    quiet_scripted_panics();
     let mut run = Run::new(input.max, input.handoff, input.lifecycle);
     for op in input.ops {
         run.apply(op);
