@@ -69,7 +69,10 @@ pub trait AllocateRelease: Send + Sync + 'static {
     ///
     /// On `Err`, the item is released (counted in
     /// [`Totals::check_failures`](crate::Totals::check_failures)) and the get
-    /// allocates a new one with the charge it holds. If it panics, the item
+    /// allocates a new one with the charge it holds (unless the pool was
+    /// closed while `check` ran: then it allocates nothing, the charge is
+    /// freed and the get fails with [`Error::Closed`](crate::Error::Closed)).
+    /// If it panics, the item
     /// is released, the charge freed and the hold let go, and the panic goes
     /// on to the get's caller. If the get is dropped while it runs, the item
     /// is released. A get's cancel future does not interrupt it.

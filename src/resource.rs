@@ -615,7 +615,9 @@ impl<M: AllocateRelease> Resource<M> {
 
     /// The get holds its resource's item (its guard forgotten) and found it
     /// past its time or failing its check: releases it, keeping the hold and
-    /// the charge, then allocates afresh with them.
+    /// the charge, then allocates afresh with them. If the pool was closed
+    /// meanwhile (while `check` ran), it allocates nothing: the charge goes
+    /// back and the get fails with `Error::Closed`.
     async fn replace(
         &self,
         why: Tally,
@@ -632,6 +634,13 @@ impl<M: AllocateRelease> Resource<M> {
             resource: self,
             charged: false,
         };
+        if pool.is_closed() {
+            // An error of `release` has nowhere to go.
+            drop(shared.release_taken(FreedCharge::ToPool));
+            drop(holding);
+            record.closed();
+            return Err(Error::Closed);
+        }
         // An error of `release` has nowhere to go: the get goes on.
         drop(shared.release_taken(FreedCharge::ToGet));
         self.allocate(holding, record).await
