@@ -145,7 +145,10 @@ impl<M: AllocateRelease> Resource<M> {
     pub async fn get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
             Taken::Ready(guard) => Ok(guard),
-            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::Vet(guard, verdict) => {
+                self.vet_taken(guard, verdict, core::future::pending())
+                    .await
+            }
             Taken::No => self.acquire(core::future::pending()).await,
         }
     }
@@ -276,7 +279,7 @@ impl<M: AllocateRelease> Resource<M> {
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
             Taken::Ready(guard) => Ok(guard),
-            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict, cancel).await,
             Taken::No => self.acquire(cancel).await,
         }
     }
@@ -318,7 +321,10 @@ impl<M: AllocateRelease> Resource<M> {
     pub async fn try_get(&self) -> Result<Guard<'_, M>, Error<M::Error>> {
         match self.take_idle() {
             Taken::Ready(guard) => Ok(guard),
-            Taken::Vet(guard, verdict) => self.vet_taken(guard, verdict).await,
+            Taken::Vet(guard, verdict) => {
+                self.vet_taken(guard, verdict, core::future::ready(()))
+                    .await
+            }
             Taken::No => self.acquire(core::future::ready(())).await,
         }
     }
@@ -566,23 +572,26 @@ impl<M: AllocateRelease> Resource<M> {
     }
 
     /// A get that took an idle item to check or replace: see [`vet`](Self::vet).
+    /// `cancel` ends a wait for capacity, should its replacement need one.
     #[cold]
-    async fn vet_taken<'a>(
+    async fn vet_taken<'a, C: Future<Output = ()>>(
         &'a self,
         guard: Guard<'a, M>,
         verdict: Verdict,
+        cancel: C,
     ) -> Result<Guard<'a, M>, Error<M::Error>> {
         let mut record = GetRecord::new(&self.pool_inner().tallies);
-        self.vet(guard, verdict, &mut record).await
+        self.vet(guard, verdict, pin!(cancel), &mut record).await
     }
 
     /// A get holds an item it reuses, and `verdict` says what to do with it:
     /// return it; check it first (and replace it if the check fails); or
     /// replace it (released, and a new one allocated with the same charge).
-    async fn vet<'a>(
+    async fn vet<'a, C: Future<Output = ()>>(
         &'a self,
         guard: Guard<'a, M>,
         verdict: Verdict,
+        cancel: Pin<&mut C>,
         record: &mut GetRecord<'_>,
     ) -> Result<Guard<'a, M>, Error<M::Error>> {
         let why = match verdict {
@@ -606,21 +615,25 @@ impl<M: AllocateRelease> Resource<M> {
                     return Ok(guard);
                 }
                 core::mem::forget(guard);
-                return self.replace(Tally::CheckFailure, record).await;
+                return self.replace(Tally::CheckFailure, cancel, record).await;
             }
         };
         core::mem::forget(guard);
-        self.replace(why, record).await
+        self.replace(why, cancel, record).await
     }
 
     /// The get holds its resource's item (its guard forgotten) and found it
     /// past its time or failing its check: releases it, keeping the hold and
-    /// the charge, then allocates afresh with them. If the pool was closed
-    /// meanwhile (while `check` ran), it allocates nothing: the charge goes
-    /// back and the get fails with `Error::Closed`.
-    async fn replace(
+    /// the charge, then allocates afresh with them. Unless the pool changed
+    /// while `check` ran: closed, it allocates nothing (the charge goes back
+    /// and the get fails with `Error::Closed`); shrunk below the charges in
+    /// use, the charge goes back and the get takes one as any get does
+    /// (phase 2, which `cancel` ends), so that no allocation starts while the
+    /// pool is over its `max`.
+    async fn replace<C: Future<Output = ()>>(
         &self,
         why: Tally,
+        cancel: Pin<&mut C>,
         record: &mut GetRecord<'_>,
     ) -> Result<Guard<'_, M>, Error<M::Error>> {
         let shared = &*self.inner;
@@ -634,12 +647,22 @@ impl<M: AllocateRelease> Resource<M> {
             resource: self,
             charged: false,
         };
-        if pool.is_closed() {
+        if pool.is_closed() || pool.must_shed() {
             // An error of `release` has nowhere to go.
             drop(shared.release_taken(FreedCharge::ToPool));
-            drop(holding);
-            record.closed();
-            return Err(Error::Closed);
+            if pool.is_closed() {
+                drop(holding);
+                record.closed();
+                return Err(Error::Closed);
+            }
+            // Phase 2 takes over the hold (its own `Holding`); closing the
+            // pool ends its wait. Boxed, as every wait.
+            core::mem::forget(holding);
+            return Box::pin(async move {
+                let cancel = pin!(futures_lite::future::or(cancel, pool.closed()));
+                self.acquire_cold(cancel, record).await
+            })
+            .await;
         }
         // An error of `release` has nowhere to go: the get goes on.
         drop(shared.release_taken(FreedCharge::ToGet));
@@ -687,7 +710,7 @@ impl<M: AllocateRelease> Resource<M> {
                     return Err(Error::Closed);
                 }
                 let verdict = self.verdict();
-                self.vet(guard, verdict, &mut record).await
+                self.vet(guard, verdict, cancel.as_mut(), &mut record).await
             }
             _ => self.acquire_cold(cancel, &mut record).await,
         }
