@@ -44,6 +44,8 @@ enum Says {
     Panic,
     /// Waits until the test opens the gate, then passes.
     Gated,
+    /// Waits until the test opens the gate, then fails.
+    GatedThenFail,
     /// Fails once the item has been used at least this many times.
     FailFrom(usize),
     /// Every n-th check fails.
@@ -123,12 +125,12 @@ impl AllocateRelease for Checked {
             Says::Pass => true,
             Says::Fail => false,
             Says::Panic => panic!("{CHECK_PANIC}"),
-            Says::Gated => {
+            Says::Gated | Says::GatedThenFail => {
                 self.gate
                     .recv()
                     .await
                     .expect("the manager holds the sender");
-                true
+                says == Says::Gated
             }
             Says::FailFrom(uses) => item.uses < uses,
             Says::FailEvery(n) => number % n != 0,
@@ -984,6 +986,110 @@ fn a_complete_cancel_future_does_not_interrupt_a_running_check() {
         assert_eq!(a.manager().returned(), 1);
         drop(guard);
         assert_eq!(counts_of(totals(&pool)), expect(|t| t.allocations = 1));
+        close_and_assert_drained(&pool, &tracker);
+    });
+}
+
+#[test]
+fn a_check_that_fails_after_the_close_releases_the_item_and_the_get_fails_with_closed() {
+    bounded(LIMIT, || {
+        let clock = TestClock::new();
+        let (pool, tracker, [a]) = checked_pool(1, Duration::ZERO, &clock);
+        drop(get_now(&a));
+        a.manager().says(Says::GatedThenFail);
+        let poller = Poller::new();
+        let mut checking = pin!(a.get());
+        assert!(poller.poll(checking.as_mut()).is_pending());
+        pool.close();
+        a.manager().open_gate();
+        let polled = poller.poll_woken(checking.as_mut());
+        assert!(
+            matches!(polled, Poll::Ready(Err(Error::Closed))),
+            "a get in a closed pool replaced its item: {polled:?}"
+        );
+        assert_eq!(tracker.allocations(), 1, "a closed pool allocated");
+        assert!(!a.is_allocated());
+        let totals = totals(&pool);
+        assert_eq!(
+            (totals.check_failures, totals.allocations),
+            (1, 1),
+            "{totals:?}"
+        );
+        close_and_assert_drained(&pool, &tracker);
+    });
+}
+
+#[test]
+fn a_check_that_fails_after_a_shrink_allocates_nothing_while_the_pool_is_over_its_new_max() {
+    bounded(LIMIT, || {
+        let clock = TestClock::new();
+        let (pool, tracker, [a, b]) = checked_pool(2, Duration::ZERO, &clock);
+        drop(get_now(&a));
+        let held = get_now(&b);
+        a.manager().says(Says::GatedThenFail);
+        let poller = Poller::new();
+        let mut checking = pin!(a.get());
+        assert!(poller.poll(checking.as_mut()).is_pending());
+        pool.set_max(1); // both items in use: the pool is over its new max
+        a.manager().open_gate();
+        assert!(
+            poller.poll_woken(checking.as_mut()).is_pending(),
+            "the get allocated over the new max"
+        );
+        assert_eq!(tracker.live(), 1, "{:?}", pool.stats());
+        assert_eq!(pool.stats().allocating, 0);
+        drop(held); // fits the new max: idle, and the waiting get evicts it
+        let Poll::Ready(Ok(guard)) = poller.poll_woken(checking.as_mut()) else {
+            panic!("the get was not served once the pool fit its max");
+        };
+        assert_eq!(guard.serial, 2);
+        drop(guard);
+        let totals = totals(&pool);
+        assert_eq!(
+            (totals.check_failures, totals.evictions),
+            (1, 1),
+            "{totals:?}"
+        );
+        close_and_assert_drained(&pool, &tracker);
+    });
+}
+
+#[test]
+fn a_try_get_whose_check_fails_after_a_shrink_is_refused_without_waiting() {
+    bounded(LIMIT, || {
+        let clock = TestClock::new();
+        let (pool, tracker, [a, b]) = checked_pool(2, Duration::ZERO, &clock);
+        drop(get_now(&a));
+        let held = get_now(&b);
+        a.manager().says(Says::GatedThenFail);
+        let poller = Poller::new();
+        let mut checking = pin!(a.try_get());
+        assert!(poller.poll(checking.as_mut()).is_pending());
+        pool.set_max(1);
+        a.manager().open_gate();
+        let polled = poller.poll_woken(checking.as_mut());
+        assert!(
+            matches!(polled, Poll::Ready(Err(Error::ResourceLimitExceeded))),
+            "{polled:?}"
+        );
+        assert!(!a.is_allocated());
+        assert_eq!(tracker.live(), 1);
+        let stats = pool.stats();
+        assert_eq!(
+            (counts(stats), stats.waiting),
+            ((1, 0, 0, 0), 0),
+            "{stats:?}"
+        );
+        drop(held);
+        // The hold was let go: `a` is got again, evicting `b`'s item.
+        a.manager().says(Says::Pass);
+        assert_eq!(get_now(&a).serial, 2);
+        let totals = totals(&pool);
+        assert_eq!(
+            (totals.check_failures, totals.cancelled, totals.evictions),
+            (1, 1, 1),
+            "{totals:?}"
+        );
         close_and_assert_drained(&pool, &tracker);
     });
 }
