@@ -346,6 +346,40 @@ fn a_get_replacing_an_expired_item_keeps_its_charge_while_another_get_waits_for_
 }
 
 #[test]
+fn a_get_dropped_while_it_allocates_the_replacement_of_an_expired_item_frees_charge_and_hold() {
+    bounded(LIMIT, || {
+        let clock = TestClock::new();
+        let builder = clock.drive(Pool::builder(1).idle_timeout(TIMEOUT));
+        let (pool, tracker, [a, b]) = pool_from(builder, SlowToAllocate::new);
+        drop(block_on(a.get()).unwrap());
+        clock.advance(TIMEOUT + NANO);
+        {
+            let mut replacing = pin!(a.get());
+            assert!(Poller::new().poll(replacing.as_mut()).is_pending());
+            assert_eq!(counts(pool.stats()), (1, 0, 1, 0));
+        }
+        assert!(!a.is_allocated());
+        assert_eq!(tracker.releases(), 1);
+        let stats = pool.stats();
+        assert_eq!(
+            (counts(stats), stats.waiting),
+            ((0, 0, 0, 0), 0),
+            "{stats:?}"
+        );
+        let totals = stats.totals;
+        assert_eq!(
+            (totals.expired, totals.cancelled, totals.allocations),
+            (1, 1, 1),
+            "{totals:?}"
+        );
+        // The charge and the hold are free.
+        drop(block_on(b.get()).unwrap());
+        drop(block_on(a.get()).unwrap());
+        close_and_assert_drained(&pool, &tracker);
+    });
+}
+
+#[test]
 fn every_kind_of_get_replaces_an_expired_idle_item() {
     bounded(LIMIT, || {
         let clock = TestClock::new();
@@ -1263,12 +1297,15 @@ fn a_mixed_run_on_threads_has_exact_totals() {
 }
 
 /// Tasks over fewer charges than resources, each moving the clock after each
-/// of its rounds, while another thread calls `release_expired`: items expire on every
-/// path (found by a get, at a put past their lifetime, by
-/// `release_expired`, or evicted first), checks fail, and nothing is lost:
-/// live items never exceed `max`, the totals account for every item, the
-/// check failures are those the managers returned, and the pool drains.
-fn lifecycle_under_load(runner: Runner) {
+/// of its rounds (and, if `resize`, setting the pool's `max` every fifth
+/// round, each task to another), while another thread calls
+/// `release_expired`: items expire on every path
+/// (found by a get, at a put past their lifetime, by `release_expired`, or
+/// evicted or shed first), checks fail (while the pool is over a shrunk max
+/// too), and nothing is lost: live items never exceed the largest `max`, the
+/// totals account for every item, the check failures are those the managers
+/// returned, and the pool drains.
+fn lifecycle_under_load(runner: Runner, resize: bool) {
     const MAX: usize = 5;
     const RESOURCES: usize = 6;
     /// Items idle for this long are checked.
@@ -1312,7 +1349,11 @@ fn lifecycle_under_load(runner: Runner) {
     runner.run_each(LIMIT, resources.to_vec(), move |resource, runner| {
         let clock = task_clock.clone();
         async move {
+            let key = resource.manager().counting.key;
             for round in 0..10 * ROUNDS {
+                if resize && round % 5 == 0 {
+                    resource.pool().set_max(1 + (round / 5 + key) % MAX);
+                }
                 one_round(&resource, runner, round % 23 == 22).await;
                 clock.advance(STEPS[round % STEPS.len()]);
                 if round % 4 == 3 {
@@ -1323,6 +1364,7 @@ fn lifecycle_under_load(runner: Runner) {
     });
     done.store(true, Ordering::SeqCst);
     let released_by_reaper = reaper.join().unwrap();
+    pool.set_max(MAX);
 
     tracker.assert_never_exceeded();
     let stats = pool.stats();
@@ -1333,6 +1375,7 @@ fn lifecycle_under_load(runner: Runner) {
     let failures: usize = resources.iter().map(|r| r.manager().failed()).sum();
     assert_eq!(totals.check_failures, failures as u64, "{totals:?}");
     assert_eq!(totals.allocation_errors + totals.cancelled, 0, "{totals:?}");
+    assert_eq!(stats.max, MAX);
     assert!(
         totals.expired > 0 && totals.check_failures > 0,
         "the run did not go through the lifecycle: {totals:?}"
@@ -1343,20 +1386,40 @@ fn lifecycle_under_load(runner: Runner) {
 
 #[test]
 fn the_lifecycle_under_load_on_tokio_loses_nothing() {
-    bounded(2 * LIMIT, || lifecycle_under_load(Runner::Tokio));
+    bounded(2 * LIMIT, || lifecycle_under_load(Runner::Tokio, false));
+}
+
+#[test]
+fn the_lifecycle_while_the_pool_is_resized_on_tokio_loses_nothing() {
+    bounded(2 * LIMIT, || lifecycle_under_load(Runner::Tokio, true));
 }
 
 #[test]
 fn the_lifecycle_under_load_on_smol_loses_nothing() {
-    bounded(2 * LIMIT, || lifecycle_under_load(Runner::Smol));
+    bounded(2 * LIMIT, || lifecycle_under_load(Runner::Smol, false));
+}
+
+#[test]
+fn the_lifecycle_while_the_pool_is_resized_on_smol_loses_nothing() {
+    bounded(2 * LIMIT, || lifecycle_under_load(Runner::Smol, true));
 }
 
 #[test]
 fn the_lifecycle_under_load_on_async_std_loses_nothing() {
-    bounded(2 * LIMIT, || lifecycle_under_load(Runner::AsyncStd));
+    bounded(2 * LIMIT, || lifecycle_under_load(Runner::AsyncStd, false));
+}
+
+#[test]
+fn the_lifecycle_while_the_pool_is_resized_on_async_std_loses_nothing() {
+    bounded(2 * LIMIT, || lifecycle_under_load(Runner::AsyncStd, true));
 }
 
 #[test]
 fn the_lifecycle_under_load_on_threads_loses_nothing() {
-    bounded(2 * LIMIT, || lifecycle_under_load(Runner::Threads));
+    bounded(2 * LIMIT, || lifecycle_under_load(Runner::Threads, false));
+}
+
+#[test]
+fn the_lifecycle_while_the_pool_is_resized_on_threads_loses_nothing() {
+    bounded(2 * LIMIT, || lifecycle_under_load(Runner::Threads, true));
 }
