@@ -214,3 +214,13 @@ fn resizing_under_load_on_tokio_loses_nothing() {
 fn resizing_under_load_on_threads_loses_nothing() {
     resize_under_load(Runner::Threads);
 }
+
+#[test]
+fn resizing_under_load_on_smol_loses_nothing() {
+    resize_under_load(Runner::Smol);
+}
+
+#[test]
+fn resizing_under_load_on_async_std_loses_nothing() {
+    resize_under_load(Runner::AsyncStd);
+}
