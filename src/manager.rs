@@ -76,12 +76,15 @@ pub trait AllocateRelease: Send + Sync + 'static {
     ///
     /// On `Err`, the item is released (counted in
     /// [`Totals::check_failures`](crate::Totals::check_failures)) and the get
-    /// allocates a new one with the charge it holds (if the pool was closed
-    /// meanwhile, it fails with [`Error::Closed`](crate::Error::Closed)
-    /// instead). If it panics, the item
-    /// is released, the charge freed and the hold let go, and the panic goes
-    /// on to the get's caller. If the get is dropped while it runs, the item
-    /// is released. A get's cancel future does not interrupt it.
+    /// allocates a new one with the charge it holds (unless the pool changed
+    /// while `check` ran: closed, it allocates nothing, the charge is freed
+    /// and the get fails with [`Error::Closed`](crate::Error::Closed);
+    /// shrunk by [`set_max`](crate::Pool::set_max) below the charges in use,
+    /// the charge is freed and the get waits for capacity as any get does).
+    /// If it panics, the item is released, the charge freed and the hold let
+    /// go, and the panic goes on to the get's caller. If the get is dropped
+    /// while it runs, the item is released. A get's cancel future does not
+    /// interrupt it (it ends only a wait for capacity that may follow).
     ///
     /// # Errors
     ///

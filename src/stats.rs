@@ -175,9 +175,9 @@ pub struct Stats {
 /// every total at least as large.
 ///
 /// Every item that `allocate` returned leaves its resource in exactly one of
-/// `evictions`, `handoffs` and `released`, so once nothing runs,
-/// `allocations - evictions - handoffs - released` is the number of items
-/// allocated now (in use or idle, not those still allocating).
+/// `evictions`, `handoffs`, `expired`, `check_failures`, `released` and
+/// `shed`, so once nothing runs, `allocations` minus those six is the number
+/// of items allocated now (in use or idle, not those still allocating).
 ///
 /// # Examples
 ///

@@ -243,3 +243,13 @@ fn shrinking_takes_back_a_charge_granted_to_a_waiter() {
         assert_quiescent(&pool, &tracker);
     });
 }
+
+#[test]
+fn resizing_under_load_on_smol_loses_nothing() {
+    resize_under_load(Runner::Smol);
+}
+
+#[test]
+fn resizing_under_load_on_async_std_loses_nothing() {
+    resize_under_load(Runner::AsyncStd);
+}

@@ -5,7 +5,8 @@
 //!   `Gated`, whose next `allocate` can hang and whose next `release` can be
 //!   held until the test lets it return; `PanicOnRelease`, whose `release`
 //!   can be made to panic (on one thread only, if need be);
-//! - setup: `pool_of_max`, a pool and its resources;
+//! - setup: `pool_of_max`, a pool and its resources; `TestClock`, a clock
+//!   that moves only when the test moves it (for `PoolBuilder::clock`);
 //! - polling by hand: `poll_by_hand` (a no-op waker) and `Poller` (a waker
 //!   that counts its wakes);
 //! - running: `bounded`, a time bound, and the runtime wrappers;
@@ -14,15 +15,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::ThreadId;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::future::block_on;
 
-use resourcepool::{AllocateRelease, Pool, Resource, Stats};
+use resourcepool::{AllocateRelease, Pool, PoolBuilder, Resource, Stats};
 
 // Managers.
 
@@ -257,7 +258,8 @@ impl Gated {
 }
 
 /// Sets its flag when dropped.
-struct SetOnDrop(Arc<AtomicBool>);
+#[derive(Debug)]
+pub struct SetOnDrop(pub Arc<AtomicBool>);
 
 impl Drop for SetOnDrop {
     fn drop(&mut self) {
@@ -401,6 +403,41 @@ pub fn pool_of_max<M: AllocateRelease, const N: usize>(
     let pool = Pool::new(max);
     let resources = std::array::from_fn(|key| pool.create(manager(key, &tracker)));
     (pool, tracker, resources)
+}
+
+/// A clock for the lifecycle settings that stands still until the test moves
+/// it: expiry is then exact and instant. Clones share the time.
+#[derive(Clone, Debug)]
+pub struct TestClock {
+    start: Instant,
+    /// Nanoseconds since `start`.
+    elapsed: Arc<AtomicU64>,
+}
+
+impl TestClock {
+    pub fn new() -> TestClock {
+        TestClock {
+            start: Instant::now(),
+            elapsed: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Moves the time forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).expect("a test moves the clock by less");
+        self.elapsed.fetch_add(nanos, Ordering::SeqCst);
+    }
+
+    /// The time now.
+    pub fn now(&self) -> Instant {
+        self.start + Duration::from_nanos(self.elapsed.load(Ordering::SeqCst))
+    }
+
+    /// `builder`, measuring time with this clock.
+    pub fn drive(&self, builder: PoolBuilder) -> PoolBuilder {
+        let clock = self.clone();
+        builder.clock(move || clock.now())
+    }
 }
 
 // Polling by hand.
