@@ -297,7 +297,7 @@ fn evict_while_the_last_handles_are_dropped() -> bool {
 /// be lost.
 #[test]
 fn a_release_panic_of_a_handle_dropped_during_an_eviction_does_not_leak_the_victims_charge() {
-    const RUNS: usize = 10;
+    const RUNS: usize = 200;
     bounded(LIMIT, || {
         let happened = (0..RUNS).any(|_| evict_while_the_last_handles_are_dropped());
         assert!(
