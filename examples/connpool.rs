@@ -53,6 +53,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 
+#[path = "support/cli.rs"]
+mod cli;
+
 /// How long a task waits for a get before it counts a timeout and moves on.
 const GET_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a line may take to come back before it counts as an I/O error.
@@ -74,40 +77,21 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_millis(100);
 )]
 struct Options {
     /// Echo servers to start on 127.0.0.1, one resource each
-    #[arg(long, value_name = "N", default_value = "50", value_parser = whole_number)]
+    #[arg(long, value_name = "N", default_value = "50", value_parser = cli::whole_number)]
     servers: usize,
     /// Connections that may be open at once (the pool's max)
-    #[arg(long, value_name = "N", default_value = "8", value_parser = whole_number)]
+    #[arg(long, value_name = "N", default_value = "8", value_parser = cli::whole_number)]
     max: usize,
     /// Tasks doing get / echo / put in a loop
-    #[arg(long, value_name = "N", default_value = "200", value_parser = whole_number)]
+    #[arg(long, value_name = "N", default_value = "200", value_parser = cli::whole_number)]
     tasks: usize,
     /// How long the tasks run, in seconds, e.g. 5 or 0.5
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = cli::seconds)]
     duration: Duration,
     /// Close connections idle for longer than this, in seconds (the servers
     /// hang up after 2)
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = cli::seconds)]
     idle_timeout: Duration,
-}
-
-/// Parses a whole number above 0.
-fn whole_number(value: &str) -> Result<usize, String> {
-    value
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| "not a whole number above 0".to_string())
-}
-
-/// Parses seconds above 0, up to a day.
-fn seconds(value: &str) -> Result<Duration, String> {
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|s| *s > 0.0 && *s <= 86400.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| "not a number of seconds above 0, up to a day".to_string())
 }
 
 /// Open connections as one side sees them, and the most ever open at once.

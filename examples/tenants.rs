@@ -52,6 +52,8 @@
 //! cargo run --release --example tenants -- --help
 //! ```
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/pg.rs"]
 mod pg;
 
@@ -98,24 +100,24 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(5);
 )]
 struct Options {
     /// Tenant databases to create, one resource each
-    #[arg(long, value_name = "N", default_value = "40", value_parser = whole_number)]
+    #[arg(long, value_name = "N", default_value = "40", value_parser = cli::whole_number)]
     tenants: usize,
     /// Connections that may be open at once (the pool's max)
-    #[arg(long, value_name = "N", default_value = "16", value_parser = whole_number)]
+    #[arg(long, value_name = "N", default_value = "16", value_parser = cli::whole_number)]
     max: usize,
     /// Tasks running queries in a loop
-    #[arg(long, value_name = "N", default_value = "200", value_parser = whole_number)]
+    #[arg(long, value_name = "N", default_value = "200", value_parser = cli::whole_number)]
     tasks: usize,
     /// How long the full load runs, in seconds; the light load then runs for
     /// the idle timeout and 1.5 s more
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = cli::seconds)]
     duration: Duration,
     /// Close connections idle for longer than this, in seconds
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = cli::seconds)]
     idle_timeout: Duration,
     /// The server's max_connections (the pool's connections, the admin
     /// connection, and the slack for connections the server is still closing)
-    #[arg(long, value_name = "N", default_value = "20", value_parser = whole_number)]
+    #[arg(long, value_name = "N", default_value = "20", value_parser = cli::whole_number)]
     max_connections: usize,
     /// How the pool closes a connection whose charge a get takes for itself
     #[arg(long, value_name = "HOW", default_value = "wait")]
@@ -133,25 +135,6 @@ enum Goodbye {
     SelfTerminate,
     /// The trait's default: `release`, which drops the client and returns
     None,
-}
-
-/// Parses a whole number above 0.
-fn whole_number(value: &str) -> Result<usize, String> {
-    value
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| "not a whole number above 0".to_string())
-}
-
-/// Parses seconds above 0, up to a day.
-fn seconds(value: &str) -> Result<Duration, String> {
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|s| *s > 0.0 && *s <= 86400.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| "not a number of seconds above 0, up to a day".to_string())
 }
 
 /// What the run counts, shared by the managers, the tasks and the monitor.

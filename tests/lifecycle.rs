@@ -20,12 +20,12 @@ use std::task::Poll;
 use std::time::Duration;
 
 use common::{
-    assert_every_charge_usable, assert_quiescent, bounded, counts, Counting, Failed, Item, Next,
-    PanicOnRelease, Poller, ReleasePanic, Runner, SlowToAllocate, TestClock, Tracker, LIMIT,
-    RELEASE_PANIC,
+    assert_every_charge_usable, assert_quiescent, bounded, counts, counts_of, expect, get_now,
+    totals, Counting, Failed, Item, Next, PanicOnRelease, Poller, ReleasePanic, Runner,
+    SlowToAllocate, TestClock, Tracker, LIMIT, RELEASE_PANIC,
 };
 use futures_lite::future::{block_on, poll_once};
-use resourcepool::{AllocateRelease, Error, Guard, Pool, PoolBuilder, Resource, Totals};
+use resourcepool::{AllocateRelease, Error, Pool, PoolBuilder, Resource, Totals};
 
 /// The idle timeout of the scenarios that set one.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -158,34 +158,6 @@ fn pool_from<M: AllocateRelease, const N: usize>(
     let tracker = Tracker::new(pool.max());
     let resources = std::array::from_fn(|key| pool.create(manager(key, &tracker)));
     (pool, tracker, resources)
-}
-
-/// Gets `resource` with a get that must complete on its first poll.
-fn get_now<M: AllocateRelease>(resource: &Resource<M>) -> Guard<'_, M> {
-    match block_on(poll_once(resource.get())) {
-        Some(Ok(guard)) => guard,
-        Some(Err(error)) => panic!("get failed: {error:?}"),
-        None => panic!("get had to wait"),
-    }
-}
-
-/// The pool's totals now.
-fn totals(pool: &Pool) -> Totals {
-    pool.stats().totals
-}
-
-/// The totals that `set` describes (every other one zero), to compare with
-/// `counts_of`.
-fn expect(set: impl FnOnce(&mut Totals)) -> Totals {
-    let mut totals = Totals::default();
-    set(&mut totals);
-    totals
-}
-
-/// The totals without `wait_time`, which no test can know exactly.
-fn counts_of(mut totals: Totals) -> Totals {
-    totals.wait_time = Duration::ZERO;
-    totals
 }
 
 /// Every item that `allocate` returned left its resource for exactly one

@@ -19,46 +19,18 @@ use std::thread;
 use std::time::Duration;
 
 use common::{
-    assert_quiescent, bounded, on_tokio, pool_of_max, Counting, Gated, Next, Poller,
-    SlowToAllocate, Tracker, LIMIT,
+    assert_quiescent, bounded, counts_of, expect, get_now, on_tokio, pool_of_max, totals, Counting,
+    Gated, Next, Poller, SlowToAllocate, Tracker, LIMIT,
 };
-use futures_lite::future::{block_on, or, poll_once};
-use resourcepool::{AllocateRelease, Error, Guard, Pool, Resource, Totals};
+use futures_lite::future::{block_on, or};
+use resourcepool::{Error, Pool, Resource, Totals};
 use smol::Timer;
 
 // Helpers.
 
-/// The pool's totals now.
-fn totals(pool: &Pool) -> Totals {
-    pool.stats().totals
-}
-
-/// The totals that `set` describes (every other one zero), to compare with
-/// `counts_of`.
-fn expect(set: impl FnOnce(&mut Totals)) -> Totals {
-    let mut totals = Totals::default();
-    set(&mut totals);
-    totals
-}
-
-/// The totals without `wait_time`, which no test can know exactly.
-fn counts_of(mut totals: Totals) -> Totals {
-    totals.wait_time = Duration::ZERO;
-    totals
-}
-
 /// Items allocated now, by the totals.
 fn allocated_by_totals(totals: Totals) -> u64 {
     totals.allocations - totals.evictions - totals.handoffs - totals.released
-}
-
-/// Gets `resource` with a get that must complete on its first poll.
-fn get_now<M: AllocateRelease>(resource: &Resource<M>) -> Guard<'_, M> {
-    match block_on(poll_once(resource.get())) {
-        Some(Ok(guard)) => guard,
-        Some(Err(error)) => panic!("get failed: {error:?}"),
-        None => panic!("get had to wait"),
-    }
 }
 
 /// A cancel future that completes once its sender is dropped.

@@ -730,3 +730,33 @@ pub fn assert_every_charge_usable(pool: &Pool, tracker: &Arc<Tracker>) {
     }
     tracker.assert_never_exceeded();
 }
+
+// Totals.
+
+/// The pool's totals now.
+pub fn totals(pool: &Pool) -> resourcepool::Totals {
+    pool.stats().totals
+}
+
+/// The totals that `set` describes (every other one zero), to compare with
+/// `counts_of`.
+pub fn expect(set: impl FnOnce(&mut resourcepool::Totals)) -> resourcepool::Totals {
+    let mut totals = resourcepool::Totals::default();
+    set(&mut totals);
+    totals
+}
+
+/// The totals without `wait_time`, which no test can know exactly.
+pub fn counts_of(mut totals: resourcepool::Totals) -> resourcepool::Totals {
+    totals.wait_time = Duration::ZERO;
+    totals
+}
+
+/// Gets `resource` with a get that must complete on its first poll.
+pub fn get_now<M: AllocateRelease>(resource: &Resource<M>) -> resourcepool::Guard<'_, M> {
+    match block_on(futures_lite::future::poll_once(resource.get())) {
+        Some(Ok(guard)) => guard,
+        Some(Err(error)) => panic!("get failed: {error:?}"),
+        None => panic!("get had to wait"),
+    }
+}
