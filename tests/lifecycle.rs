@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use common::{
     assert_every_charge_usable, assert_quiescent, bounded, counts, counts_of, expect, get_now,
-    totals, Counting, Failed, Item, Next, PanicOnRelease, Poller, ReleasePanic, Runner,
+    pool_from, totals, Counting, Failed, Item, Next, PanicOnRelease, Poller, ReleasePanic, Runner,
     SlowToAllocate, TestClock, Tracker, LIMIT, RELEASE_PANIC,
 };
 use futures_lite::future::{block_on, poll_once};
-use resourcepool::{AllocateRelease, Error, Pool, PoolBuilder, Resource, Totals};
+use resourcepool::{AllocateRelease, Error, Pool, Resource, Totals};
 
 /// The idle timeout of the scenarios that set one.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -146,19 +146,6 @@ impl AllocateRelease for Checked {
 }
 
 // Helpers.
-
-/// A pool built from `builder` (which sets the clock and the lifecycle), with
-/// `N` resources (keys `0..N`) whose managers `manager(key, &tracker)` makes,
-/// sharing one tracker of the pool's `max`.
-fn pool_from<M: AllocateRelease, const N: usize>(
-    builder: PoolBuilder,
-    manager: impl Fn(usize, &Arc<Tracker>) -> M,
-) -> (Pool, Arc<Tracker>, [Resource<M>; N]) {
-    let pool = builder.build();
-    let tracker = Tracker::new(pool.max());
-    let resources = std::array::from_fn(|key| pool.create(manager(key, &tracker)));
-    (pool, tracker, resources)
-}
 
 /// Every item that `allocate` returned left its resource for exactly one
 /// reason, or is still allocated: `allocated` of them.

@@ -19,11 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_every_charge_usable, bounded, counts, on_async_std, on_smol, on_tokio, Counting,
-    PanicOnRelease, Poller, ReleasePanic, SetOnDrop, TestClock, Tracker, LIMIT, RELEASE_PANIC,
+    assert_every_charge_usable, bounded, counts, on_async_std, on_smol, on_tokio, pool_from,
+    Counting, PanicOnRelease, Poller, ReleasePanic, SetOnDrop, TestClock, Tracker, LIMIT,
+    RELEASE_PANIC,
 };
 use futures_lite::future::{block_on, or, poll_once};
-use resourcepool::{AllocateRelease, Pool, PoolBuilder, Resource};
+use resourcepool::{Pool, PoolBuilder, Resource};
 
 /// The idle timeout of the scenarios polled by hand.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -33,18 +34,6 @@ const SLACK: Duration = Duration::from_millis(5);
 const NANO: Duration = Duration::from_nanos(1);
 
 // Helpers.
-
-/// A pool built from `builder`, with `N` resources (keys `0..N`) whose
-/// managers `manager(key, &tracker)` makes, sharing one tracker of its `max`.
-fn pool_from<M: AllocateRelease, const N: usize>(
-    builder: PoolBuilder,
-    manager: impl Fn(usize, &Arc<Tracker>) -> M,
-) -> (Pool, Arc<Tracker>, [Resource<M>; N]) {
-    let pool = builder.build();
-    let tracker = Tracker::new(pool.max());
-    let resources = std::array::from_fn(|key| pool.create(manager(key, &tracker)));
-    (pool, tracker, resources)
-}
 
 /// Checks that nothing is live: the pool and the managers agree, and every
 /// item was released once.

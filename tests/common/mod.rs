@@ -399,8 +399,16 @@ pub fn pool_of_max<M: AllocateRelease, const N: usize>(
     max: usize,
     manager: impl Fn(usize, &Arc<Tracker>) -> M,
 ) -> (Pool, Arc<Tracker>, [Resource<M>; N]) {
-    let tracker = Tracker::new(max);
-    let pool = Pool::new(max);
+    pool_from(Pool::builder(max), manager)
+}
+
+/// Like `pool_of_max`, for a pool built from `builder`.
+pub fn pool_from<M: AllocateRelease, const N: usize>(
+    builder: PoolBuilder,
+    manager: impl Fn(usize, &Arc<Tracker>) -> M,
+) -> (Pool, Arc<Tracker>, [Resource<M>; N]) {
+    let pool = builder.build();
+    let tracker = Tracker::new(pool.max());
     let resources = std::array::from_fn(|key| pool.create(manager(key, &tracker)));
     (pool, tracker, resources)
 }
