@@ -39,7 +39,7 @@ use core::any::Any;
 use core::future::Future;
 use core::pin::Pin;
 use std::cmp::Ordering as CmpOrdering;
-use std::collections::BinaryHeap;
+use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::sync::{Arc, PoisonError, Weak};
 
 use crossbeam_utils::CachePadded;
@@ -203,12 +203,15 @@ impl IdleSet {
         let victim = {
             let mut heap = self.lock();
             loop {
-                let Some(entry) = heap.pop() else { break None };
-                let Some(resource) = entry.resource.upgrade() else {
+                // The entry is replaced or removed in place: one sift of the
+                // heap rather than a pop and a push.
+                let Some(mut top) = heap.peek_mut() else { break None };
+                let Some(resource) = top.resource.upgrade() else {
+                    PeekMut::pop(top);
                     self.entries.fetch_sub(1, Ordering::Relaxed);
                     continue;
                 };
-                match resource.evict(entry.put_time) {
+                match resource.evict(top.put_time) {
                     Evict::Claimed => {
                         // The evictor's entry takes the victim's place (and
                         // count), or, if it has one already or others wait,
@@ -221,18 +224,17 @@ impl IdleSet {
                                 .map(|resource| Entry { put_time, resource })
                         };
                         match entry {
-                            Some(entry) => heap.push(entry),
+                            Some(entry) => *top = entry,
                             None => {
+                                PeekMut::pop(top);
                                 self.entries.fetch_sub(1, Ordering::Relaxed);
                             }
                         }
                         break Some(resource);
                     }
-                    Evict::Stale => heap.push(Entry {
-                        put_time: resource.put_time(),
-                        resource: entry.resource,
-                    }),
+                    Evict::Stale => top.put_time = resource.put_time(),
                     Evict::NotIdle => {
+                        PeekMut::pop(top);
                         self.entries.fetch_sub(1, Ordering::Relaxed);
                     }
                 }

@@ -709,6 +709,10 @@ impl PoolInner {
     /// manager's `release`: if that panics, what the get found is given back
     /// first (a charge freed; a claimed item released, and its charge freed).
     fn retire(&self, capacity: Capacity, retired: Retired) -> Capacity {
+        if retired.is_empty() {
+            // Nothing to drop, nothing that can panic: the usual eviction.
+            return capacity;
+        }
         let mut found = GiveBackOnUnwind {
             pool: self,
             capacity: Some(capacity),
