@@ -718,6 +718,9 @@ impl<M: AllocateRelease> Resource<M> {
             charged: false,
         };
         let mut replacing = replacing;
+        // Whether the charge is counted as allocating already: it passed
+        // from an item shut down inline, in the step that ended its release.
+        let mut counted_allocating = false;
         loop {
             // Whether an item was shut down to give this get its charge.
             let mut shut_down = false;
@@ -730,7 +733,13 @@ impl<M: AllocateRelease> Resource<M> {
                     pool.counters.shift(Count::Allocated, Count::Releasing);
                     Some(Arc::clone(&self.inner))
                 }
-                None => match self.find_capacity(cancel.as_mut(), record).await {
+                None => match {
+                    let found = self.find_capacity(cancel.as_mut(), record);
+                    match found {
+                        FoundCapacity::Now(found) => found,
+                        FoundCapacity::Wait(waited) => waited.await,
+                    }
+                } {
                     Ok(Capacity::Charge) => None,
                     // The item of a resource with this get's manager type (the
                     // usual pool) is shut down inline; another's, through a
@@ -759,7 +768,9 @@ impl<M: AllocateRelease> Resource<M> {
                 let (item, mut released) = shared.take_for_shutdown();
                 // Nowhere to report an error: the item is gone either way.
                 drop(shared.manager.shutdown(item).await);
-                released.charge = FreedCharge::ToGet;
+                released.charge = FreedCharge::ToAllocation;
+                drop(released);
+                counted_allocating = true;
                 shut_down = true;
             }
             if shut_down {
@@ -768,13 +779,16 @@ impl<M: AllocateRelease> Resource<M> {
                 // taken, the charge goes back and the get waits for capacity
                 // as any other (no allocation starts until they fit).
                 let pool = self.pool_inner();
-                if pool.is_closed() {
+                let closed = pool.is_closed();
+                if closed || pool.must_shed() {
+                    if core::mem::take(&mut counted_allocating) {
+                        pool.counters.remove(Count::Allocating);
+                    }
                     pool.free_charge();
-                    record.closed();
-                    return Err(Error::Closed);
-                }
-                if pool.must_shed() {
-                    pool.free_charge();
+                    if closed {
+                        record.closed();
+                        return Err(Error::Closed);
+                    }
                     continue;
                 }
             }
@@ -784,30 +798,50 @@ impl<M: AllocateRelease> Resource<M> {
         // fails, panics or is dropped, and `record` counts which).
         let ((), _) = transition(&self.inner.state, state::charge);
         holding.charged = true;
-        self.pool_inner().counters.add(Count::Allocating);
+        if !counted_allocating {
+            self.pool_inner().counters.add(Count::Allocating);
+        }
         record.allocating();
         let allocated = self.inner.manager.allocate().await;
         record.allocated(allocated.is_ok());
         Ok(holding.into_guard(allocated.map_err(Error::Allocate)?))
     }
 
-    /// Phase 2: waits for this resource's previous item to be released,
-    /// then takes a free charge or claims an idle victim, waiting for one if
-    /// need be.
-    async fn find_capacity<C: Future<Output = ()>>(
+    /// Phase 2: takes a free charge or claims an idle victim, if there is one
+    /// and this resource's previous item is released; otherwise returns the
+    /// (boxed) wait for them.
+    fn find_capacity<'a, 'r, C: Future<Output = ()>>(
+        &'a self,
+        cancel: Pin<&'a mut C>,
+        record: &'a mut GetRecord<'r>,
+    ) -> FoundCapacity<impl Future<Output = Result<Capacity, Stop>> + use<'a, 'r, M, C>> {
+        let pool = self.pool_inner();
+        if !self.snapshot().is_releasing() {
+            match pool.take_capacity(self) {
+                Ok(Some(found)) => return FoundCapacity::Now(Ok(found)),
+                Err(stop) => return FoundCapacity::Now(Err(stop)),
+                Ok(None) => {}
+            }
+        }
+        FoundCapacity::Wait(Box::pin(self.wait_for_capacity(cancel, record)))
+    }
+
+    /// Phase 2's waits: for this resource's previous item to be released,
+    /// then for a free charge or an idle victim.
+    async fn wait_for_capacity<C: Future<Output = ()>>(
         &self,
         mut cancel: Pin<&mut C>,
         record: &mut GetRecord<'_>,
     ) -> Result<Capacity, Stop> {
         if self.snapshot().is_releasing() {
-            let mut waited = Box::pin(self.wait_for_own_release(cancel.as_mut()));
-            let released = record.wait(WaitFor::Resource, waited.as_mut()).await;
+            let waited = pin!(self.wait_for_own_release(cancel.as_mut()));
+            let released = record.wait(WaitFor::Resource, waited).await;
             released.map_err(|Cancelled| Stop::Cancelled)?;
         }
         let pool = self.pool_inner();
         match pool.take_capacity(self)? {
             Some(found) => Ok(found),
-            None => Box::pin(pool.wait_for_capacity(self, cancel, record)).await,
+            None => pool.wait_for_capacity(self, cancel, record).await,
         }
     }
 
@@ -1024,6 +1058,10 @@ enum FreedCharge {
     /// To the get that released the item for itself: it evicted it, took it
     /// in a hand-off, or replaced its own.
     ToGet,
+    /// As `ToGet`, to a get that allocates with it next: the item leaves the
+    /// releasing count for the allocating one in one step (one change of the
+    /// occupancy word rather than two).
+    ToAllocation,
 }
 
 /// Finishes a release when `release` or `shutdown` returns, panics or is
@@ -1049,9 +1087,13 @@ impl<M: AllocateRelease, P: Deref<Target = Shared<M>>> Drop for Released<M, P> {
         let shared = &*self.shared;
         let (waiter, _) = transition(&shared.state, state::released);
         let pool = &shared.pool.inner;
-        pool.counters.remove(Count::Releasing);
-        if let FreedCharge::ToPool = self.charge {
-            pool.free_charge();
+        match self.charge {
+            FreedCharge::ToPool => {
+                pool.counters.remove(Count::Releasing);
+                pool.free_charge();
+            }
+            FreedCharge::ToGet => pool.counters.remove(Count::Releasing),
+            FreedCharge::ToAllocation => pool.counters.shift(Count::Releasing, Count::Allocating),
         }
         if waiter {
             shared.changed.notify(usize::MAX);
@@ -1154,6 +1196,13 @@ impl<M: AllocateRelease> Drop for Shared<M> {
             drop(self.release_idle());
         }
     }
+}
+
+/// What phase 2 found without waiting, or its wait, boxed: only a get that
+/// waits pays for its state.
+enum FoundCapacity<W> {
+    Now(Result<Capacity, Stop>),
+    Wait(Pin<Box<W>>),
 }
 
 /// What `take_idle` found.
