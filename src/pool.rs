@@ -685,6 +685,7 @@ impl PoolInner {
     /// the eviction retired, for the caller to drop outside any lock.
     /// `others_wait` says, under the idle set's lock, whether gets other than
     /// this one wait (see `IdleSet::take_least_recently_used`).
+    #[inline]
     fn take_free_charge_or_victim(
         &self,
         own: &(dyn QueueAhead + Sync),

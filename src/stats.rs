@@ -57,10 +57,12 @@
 //!
 //! # The totals
 //!
-//! Each thread adds its events to one of [`STRIPES`] stripes (threads are
-//! numbered in the order they first count, modulo `STRIPES`), each on its own
-//! cache line, with relaxed `fetch_add`s; a reading sums the stripes. A
-//! stripe's counts only grow, and a later load of an atomic never returns an
+//! Each thread adds its events to one of [`STRIPES`] stripes, each on its own
+//! cache line; a reading sums the stripes. Threads are numbered in the order
+//! they first count: the first [`OWNED`] own a stripe each and add to it with
+//! a relaxed load and store, as its only writer (no read-modify-write on a
+//! get's slow path); later threads share the other stripes and add with
+//! relaxed `fetch_add`s. A stripe's counts only grow, and a later load of an atomic never returns an
 //! older value than an earlier one did, so a reading that starts after
 //! another finished (on the same thread, or on one that learned of it) finds
 //! every total at least as large. The stripes are read one after the other,
@@ -386,6 +388,12 @@ impl Counters {
 /// machine, so that threads on different cores rarely write the same line.
 const STRIPES: usize = 16;
 
+/// The first threads to count own a stripe each, which no other thread
+/// writes: they add with a plain load and store (no read-modify-write).
+/// Later threads share the remaining `STRIPES - OWNED` stripes, adding with
+/// `fetch_add`.
+const OWNED: usize = 12;
+
 /// An event of a slow path, counted in one total.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Tally {
@@ -443,27 +451,32 @@ impl Tallies {
         }
     }
 
-    fn stripe(&self) -> &Stripe {
-        &self.stripes[stripe_index() % STRIPES]
+    /// This thread's stripe, and whether the thread owns it.
+    fn stripe(&self) -> (&Stripe, bool) {
+        let index = stripe_index();
+        if index < OWNED {
+            (&self.stripes[index], true)
+        } else {
+            (&self.stripes[OWNED + (index - OWNED) % (STRIPES - OWNED)], false)
+        }
     }
 
     /// One more `event`.
     #[cold]
     pub(crate) fn count(&self, event: Tally) {
-        let relaxed = plain::Ordering::Relaxed;
-        self.stripe().events[event as usize].fetch_add(1, relaxed);
+        let (stripe, owned) = self.stripe();
+        add(&stripe.events[event as usize], 1, owned);
     }
 
     /// One more get that waited, for `time` in all.
     #[cold]
     fn count_wait(&self, time: Duration) {
-        let relaxed = plain::Ordering::Relaxed;
-        let stripe = self.stripe();
-        stripe.waits.fetch_add(1, relaxed);
+        let (stripe, owned) = self.stripe();
+        add(&stripe.waits, 1, owned);
         let micros = u64::try_from(time.as_micros()).unwrap_or(u64::MAX);
-        stripe.wait_micros.fetch_add(micros, relaxed);
+        add(&stripe.wait_micros, micros, owned);
         let nanos = u64::from(time.subsec_nanos() % 1_000);
-        stripe.wait_nanos.fetch_add(nanos, relaxed);
+        add(&stripe.wait_nanos, nanos, owned);
     }
 
     /// Gets waiting now for their resource.
@@ -498,7 +511,21 @@ impl Tallies {
     }
 }
 
-/// This thread's stripe: threads are numbered in the order they first count.
+/// Adds `n` to a total of a stripe: by its only writer (`owned`), with a
+/// plain load and store, as nobody else can change it in between; otherwise
+/// with `fetch_add`. Readers see the total only grow either way.
+#[inline]
+fn add(total: &plain::AtomicU64, n: u64, owned: bool) {
+    let relaxed = plain::Ordering::Relaxed;
+    if owned {
+        total.store(total.load(relaxed).wrapping_add(n), relaxed);
+    } else {
+        total.fetch_add(n, relaxed);
+    }
+}
+
+/// This thread's number: threads are numbered in the order they first count,
+/// and a number is never given twice.
 fn stripe_index() -> usize {
     use std::cell::Cell;
     use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
