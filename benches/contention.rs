@@ -1,11 +1,16 @@
-//! S2..S5: many tasks on tokio's multi-threaded runtime, one worker per core.
+//! S2..S6: many tasks on tokio's multi-threaded runtime, one worker thread per
+//! core, or as many as the environment variable `RESOURCEPOOL_BENCH_THREADS`
+//! says (`RESOURCEPOOL_BENCH_THREADS=4 cargo bench --bench contention`; it
+//! also sets S3's and S4's task count). The summary gives the thread count,
+//! the cores busy per worker thread, and whether the cores free sufficed for
+//! the threads.
 //!
 //! - S2, the Go tests' shapes: max 10, N resources (N in 9, 10, 11, 113), one
 //!   task per resource, 20,000 get+put cycles each. Peers: both semaphores
 //!   (10 permits), deadpool (10 objects), the Go port.
-//! - S3, eviction churn: max 10, 1,000 resources, one task per core, each
-//!   getting and putting resources in a fixed-seed pseudo-random order, so
-//!   most gets evict. Against the Go port; CPU use is reported.
+//! - S3, eviction churn: max 10, 1,000 resources, one task per worker thread,
+//!   each getting and putting resources in a fixed-seed pseudo-random order,
+//!   so most gets evict. Against the Go port; CPU use is reported.
 //! - S4, scale: S3 with 1,000,000 resources; heap bytes per resource reported.
 //! - S5, oversubscription: max 4 (4 permits, 4 objects), 64 tasks each on its
 //!   own resource, get / yield / put; wait percentiles, the longest wait and
@@ -29,8 +34,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    cores, deadpool_of, note, note_cores_free, print_summary, ran, run_tasks, runtime, Comparison,
-    Counted, CpuUse, Get, Trivial, ASYNC_LOCK, DEADPOOL, GO_PORT, THIS_CRATE, TOKIO,
+    busy_description, deadpool_of, note, note_cores_free, print_summary, ran, run_tasks, runtime,
+    threads, threads_description, Comparison, Counted, CpuUse, Get, Trivial, ASYNC_LOCK, DEADPOOL,
+    GO_PORT, THIS_CRATE, TOKIO,
 };
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
@@ -264,10 +270,9 @@ fn note_allocations(system: &str, managers: &[Counted], runs: &Runs) {
     let resources = managers.len();
     let (allocations, gets) = allocated(managers, runs, S2_CYCLES);
     note(format!(
-        "S2 N={resources} {system}: {allocations} of {gets} gets allocated ({:.4}%); \
-         {:.2} cores busy",
+        "S2 N={resources} {system}: {allocations} of {gets} gets allocated ({:.4}%); {}",
         allocations as f64 * 100.0 / gets as f64,
-        runs.cpu.cores_busy()
+        busy_description(&runs.cpu)
     ));
 }
 
@@ -343,8 +348,8 @@ fn s2(criterion: &mut Criterion, runtime: &Runtime) {
     }
 }
 
-/// S3 or S4 for one system: one task per core, each with its own seed, over
-/// the resources `prepare` makes.
+/// S3 or S4 for one system: one task per worker thread (`threads()`), each
+/// with its own seed, over the resources `prepare` makes.
 fn churn_system<A: Get>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtime: &Runtime,
@@ -352,7 +357,7 @@ fn churn_system<A: Get>(
     system: &str,
     prepare: impl FnOnce() -> Vec<A>,
 ) {
-    let tasks = cores();
+    let tasks = threads();
     let shape = Shape {
         group: group_name,
         system,
@@ -366,9 +371,9 @@ fn churn_system<A: Get>(
     });
     if let Some((runs, handles)) = benched {
         note(format!(
-            "{group_name} {system} ({} resources, {tasks} tasks): {:.2} of {tasks} cores busy",
+            "{group_name} {system} ({} resources, {tasks} tasks): {}",
             handles.len(),
-            runs.cpu.cores_busy()
+            busy_description(&runs.cpu)
         ));
     }
 }
@@ -532,10 +537,9 @@ fn s6_system<A: Get>(
         })?;
     let (allocations, gets) = allocated(&managers, &runs, S6_CYCLES);
     note(format!(
-        "S6 N={resources} {system}: {allocations} of {gets} gets allocated ({:.2}%); \
-         {:.2} cores busy",
+        "S6 N={resources} {system}: {allocations} of {gets} gets allocated ({:.2}%); {}",
         allocations as f64 * 100.0 / gets as f64,
-        runs.cpu.cores_busy()
+        busy_description(&runs.cpu)
     ));
     Some(S6Row {
         resources,
@@ -659,8 +663,11 @@ fn main() {
             return;
         }
     }
-    note_cores_free("at the start");
+    // The runtime first, so that the note on the cores free weighs them
+    // against its worker threads.
     let runtime = runtime();
+    note(format!("S2..S6 run on {}", threads_description()));
+    note_cores_free("at the start");
     let mut criterion = Criterion::default().configure_from_args();
     s2(&mut criterion, &runtime);
     s3_s4(&mut criterion, &runtime);
