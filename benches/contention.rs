@@ -688,6 +688,7 @@ fn main() {
                 subject: (S2_GROUP, &ids[0]),
                 baseline: (S2_GROUP, &ids[peer]),
                 target,
+                aim: None,
             });
         }
     }
@@ -696,25 +697,29 @@ fn main() {
             scenario: "S3 churn, 1,000 resources",
             subject: (S3_GROUP, THIS_CRATE),
             baseline: (S3_GROUP, GO_PORT),
-            target: Some(3.0),
+            target: Some(1.0),
+            aim: Some(1.5),
         },
         Comparison {
             scenario: "S4 churn, 1,000,000 resources",
             subject: (S4_GROUP, THIS_CRATE),
             baseline: (S4_GROUP, GO_PORT),
             target: None,
+            aim: None,
         },
         Comparison {
             scenario: "S4 vs S3 (ops/s ratio)",
             subject: (S4_GROUP, THIS_CRATE),
             baseline: (S3_GROUP, THIS_CRATE),
             target: Some(0.67),
+            aim: None,
         },
         Comparison {
             scenario: "S4 vs S3 (ops/s ratio)",
             subject: (S4_GROUP, GO_PORT),
             baseline: (S3_GROUP, GO_PORT),
             target: None,
+            aim: None,
         },
     ]);
     for peer in [GO_PORT, ASYNC_LOCK, TOKIO, DEADPOOL] {
@@ -723,6 +728,7 @@ fn main() {
             subject: (S5_GROUP, THIS_CRATE),
             baseline: (S5_GROUP, peer),
             target: None,
+            aim: None,
         });
     }
     let s6_ids: Vec<[String; 3]> = S6_RESOURCES
@@ -737,6 +743,7 @@ fn main() {
                 subject: (S6_GROUP, &ids[0]),
                 baseline: (S6_GROUP, &ids[peer]),
                 target: None,
+                aim: None,
             });
         }
     }
