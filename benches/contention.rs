@@ -14,7 +14,9 @@
 //! - S4, scale: S3 with 1,000,000 resources; heap bytes per resource reported.
 //! - S5, oversubscription: max 4 (4 permits, 4 objects), 64 tasks each on its
 //!   own resource, get / yield / put; wait percentiles, the longest wait and
-//!   the spread of the tasks' completion times reported.
+//!   the spread of the tasks' completion times reported. Every get's wait and
+//!   every task's completion time of the recorded run go to
+//!   `<criterion>/S5_oversubscribed/waits-<system>.json` (for `chart.sh`).
 //! - S6, reuse under pressure: the Go tests' shape over max 10 with N in 11,
 //!   113, one task per resource, get / yield / put, so that gets wait for
 //!   capacity; this crate with the default `handoff_after` and with
@@ -433,9 +435,37 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
 }
 
+/// Writes the waits and completions of S5's recorded run of `system`, in
+/// nanoseconds, sorted, to `<criterion>/S5_oversubscribed/waits-<system>.json`
+/// (`benches/plot.py` draws their distribution).
+fn write_waits(system: &str, waits: &[Duration], completions: &[Duration]) {
+    let nanoseconds =
+        |values: &[Duration]| -> Vec<u64> { values.iter().map(|d| d.as_nanos() as u64).collect() };
+    let record = serde_json::json!({
+        "group": S5_GROUP,
+        "system": system,
+        "threads": threads(),
+        "tasks": S5_TASKS,
+        "cycles": S5_CYCLES,
+        "waits_ns": nanoseconds(waits),
+        "completions_ns": nanoseconds(completions),
+    });
+    let directory = common::criterion_directory().join(S5_GROUP);
+    let path = directory.join(format!("waits-{system}.json"));
+    let written = std::fs::create_dir_all(&directory)
+        .and_then(|()| std::fs::write(&path, record.to_string()));
+    match written {
+        Ok(()) => println!("S5 {system}: waits written to {}", path.display()),
+        Err(error) => note(format!(
+            "S5 {system}: could not write the waits to {}: {error}",
+            path.display()
+        )),
+    }
+}
+
 /// S5 for one system: task `index` uses `handles[index]` of what `prepare`
 /// makes. After criterion's runs, one more run records the waits and the
-/// completions for the fairness figures.
+/// completions for the fairness figures, and writes them (`write_waits`).
 fn s5_system<A: Get>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtime: &Runtime,
@@ -469,6 +499,7 @@ fn s5_system<A: Get>(
     let mut completions = std::mem::take(&mut *timeline.completions.lock().unwrap());
     waits.sort_unstable();
     completions.sort_unstable();
+    write_waits(system, &waits, &completions);
     let median = percentile(&completions, 0.5);
     let spread = |completion: Duration| completion.as_secs_f64() / median.as_secs_f64();
     let slowest = spread(completions[completions.len() - 1]);
