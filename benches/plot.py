@@ -149,12 +149,9 @@ def linear_ticks(high):
 
 
 def tick_label(value):
-    if value == 0:
-        return "0"
-    if value >= 1_000_000:
-        return f"{round(value / 1_000_000, 6):g} ms"
-    if value >= 1_000:
-        return f"{round(value / 1_000, 6):g} µs"
+    """A tick of an axis in ns: 0, 2.5, 250, 1,500."""
+    if value >= 100:
+        return f"{round(value):,}"
     return f"{round(value, 6):g}"
 
 
@@ -444,9 +441,10 @@ def results(args):
     def stamp(t):
         return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
 
-    width, panel_width, panel_height = 1140, 290, 210
-    svg = Svg(width, 1060)
-    svg.text(width / 2, 28, "resourcepool and its peers: ns per get, S1..S6 (lower is better)",
+    width, panel_width, panel_height = 1160, 290, 210
+    svg = Svg(width, 1225)
+    svg.text(width / 2, 28, "resourcepool and its peers: ns per get, S1..S6 (lower is better)"
+             + (" (criterion --quick: rough)" if args.quick else ""),
              size=16, anchor="middle", weight="bold")
     subtitle = f"nproc {nproc()}, {cpu_model()}"
     if times:
@@ -463,10 +461,12 @@ def results(args):
         top = 140 + row * (panel_height + 75)
         bar_panel(svg, left, top, panel_width, panel_height, title, bars)
 
-    # S5's wait distribution: a CDF per system on a log x axis, and a table.
-    top, left, cdf_width, cdf_height = 740, 90, 560, 250
+    # S5's waits: their distribution per system, on a log x axis, twice (the
+    # CDF for the body, the fraction waiting longer on a log y axis for the
+    # tail), and a table of percentiles.
+    top = 740
     svg.text(width / 2, top - 40, "S5 oversubscribed (max 4, 64 tasks, 200 × get / yield / "
-             "put): how long each get waited, one recorded run after criterion's",
+             "put): how long each get waited, in one recorded run after criterion's",
              size=13, anchor="middle", weight="bold")
     if not waits:
         svg.text(width / 2, top + 60, f"no {S5_GROUP}/waits-<system>.json under {criterion}: "
@@ -475,74 +475,92 @@ def results(args):
         svg.write(args.svg)
         print(f"plot.py: wrote {args.svg}")
         return
-    low = min(max(r["waits_ns"][0], 1) for r in waits.values())
-    high = max(r["waits_ns"][-1] for r in waits.values())
+    wait_panels(svg, waits, top, 90, 470, 230)
+    wait_table(svg, waits, top + 330, 90)
+    svg.write(args.svg)
+    print(f"plot.py: wrote {args.svg}")
+
+
+def wait_panels(svg, waits, top, left, width, height):
+    """The CDF of the waits (linear y) and the fraction of gets that waited at
+    least x (log y), side by side, each width wide."""
+    low = min(max(record["waits_ns"][0], 1) for record in waits.values())
+    high = max(record["waits_ns"][-1] for record in waits.values())
     decade_lo = math.floor(math.log10(max(low, 1)))
     decade_hi = max(math.ceil(math.log10(max(high, 1))), decade_lo + 1)
+    most = max(len(record["waits_ns"]) for record in waits.values())
+    tail_lo = math.floor(math.log10(1 / most))
+    panels = [
+        ("CDF: fraction of gets that waited at most x", left,
+         lambda fraction: fraction, [0, 0.25, 0.5, 0.75, 0.9, 1.0], lambda t: f"{t:g}"),
+        ("tail: fraction of gets that waited at least x (log)", left + width + 85,
+         lambda fraction: (math.log10(fraction) - tail_lo) / -tail_lo,
+         [10.0 ** e for e in range(tail_lo, 1)],
+         lambda t: f"{t:.{max(0, -math.floor(math.log10(t) + 1e-9))}f}"),
+    ]
+    for title, x0, scale, ticks, label in panels:
+        def x_of(ns, x0=x0):
+            position = (math.log10(max(ns, 1)) - decade_lo) / (decade_hi - decade_lo)
+            return x0 + position * width
 
-    def x_of(ns):
-        return left + (math.log10(max(ns, 1)) - decade_lo) / (decade_hi - decade_lo) * cdf_width
+        def y_of(fraction, scale=scale):
+            return top + height - scale(fraction) * height
 
-    def y_of(fraction):
-        return top + cdf_height - fraction * cdf_height
+        svg.text(x0 + width / 2, top - 10, title, size=12, anchor="middle", weight="bold")
+        for tick in ticks:
+            svg.line(x0, y_of(tick), x0 + width, y_of(tick), colour="#e4e4e4")
+            svg.text(x0 - 6, y_of(tick) + 4, label(tick), size=11, anchor="end", colour="#555")
+        for decade in range(decade_lo, decade_hi + 1):
+            x = x_of(10 ** decade)
+            svg.line(x, top, x, top + height, colour="#e4e4e4")
+            svg.text(x, top + height + 16, format_ns(10 ** decade).replace(".00 ", " ")
+                     .replace(".0 ", " "), size=11, anchor="middle", colour="#555")
+        svg.line(x0, top, x0, top + height, colour="#555")
+        svg.line(x0, top + height, x0 + width, top + height, colour="#555")
+        svg.text(x0 + width / 2, top + height + 34, "wait per get (log scale)", size=11,
+                 anchor="middle", colour="#555")
+        for system, record in waits.items():
+            values = record["waits_ns"]
+            count = len(values)
+            # About 400 points along the body, and every point of the tail.
+            indices = sorted(set(range(0, count, max(1, count // 400)))
+                             | set(range(max(0, count - 200), count)))
+            if scale is panels[0][2]:
+                points = [(x_of(values[i]), y_of((i + 1) / count)) for i in indices]
+            else:
+                points = [(x_of(values[i]), y_of((count - i) / count)) for i in indices]
+            svg.polyline(points, COLOURS.get(system, "#888"), width=2)
 
-    for fraction in (0, 0.25, 0.5, 0.75, 0.9, 0.99, 1):
-        y = y_of(fraction)
-        svg.line(left, y, left + cdf_width, y, colour="#e4e4e4")
-        svg.text(left - 6, y + 4, f"{fraction:g}", size=11, anchor="end", colour="#555")
-    for decade in range(decade_lo, decade_hi + 1):
-        x = x_of(10 ** decade)
-        svg.line(x, top, x, top + cdf_height, colour="#e4e4e4")
-        svg.text(x, top + cdf_height + 16, format_ns(10 ** decade).replace(".0 ", " ")
-                 .replace(".00 ", " "), size=11, anchor="middle", colour="#555")
-    svg.line(left, top, left, top + cdf_height, colour="#555")
-    svg.line(left, top + cdf_height, left + cdf_width, top + cdf_height, colour="#555")
-    svg.text(left + cdf_width / 2, top + cdf_height + 36, "wait per get (log scale)", size=11,
-             anchor="middle", colour="#555")
-    svg.text(left - 44, top + cdf_height / 2, "fraction of gets waiting at most x", size=11,
-             anchor="middle", colour="#555", rotate=-90)
-    for system, record in waits.items():
-        values = record["waits_ns"]
-        count = len(values)
-        # At most ~400 steps per line: the last point of each group of equal x.
-        step = max(1, count // 400)
-        points = []
-        for i in list(range(0, count, step)) + [count - 1]:
-            points.append((x_of(values[i]), y_of((i + 1) / count)))
-        svg.polyline(points, COLOURS.get(system, "#888"), width=2)
 
-    # The table beside it.
-    table_left, row_height = left + cdf_width + 50, 22
-    headers = ["system", "p50", "p99", "max", "slowest task / median"]
-    offsets = [0, 140, 215, 290, 370]
+def wait_table(svg, waits, top, left):
+    """p50, p90, p99, p99.9 and max wait, and the completion spread, per system."""
+    headers = ["system", "p50", "p90", "p99", "p99.9", "max", "gets",
+               "tasks' completion, slowest / median"]
+    offsets = [0, 190, 290, 390, 490, 590, 690, 770]
     for header, offset in zip(headers, offsets):
-        svg.text(table_left + offset, top + 10, header, size=12, weight="bold",
-                 anchor="start" if offset == 0 else "start")
+        svg.text(left + offset, top, header, size=12, weight="bold")
+    row_height = 21
     for row, (system, record) in enumerate(waits.items(), start=1):
-        y = top + 10 + row * row_height
+        y = top + row * row_height
         values = record["waits_ns"]
         completions = record["completions_ns"]
         spread = "-"
         if completions:
             median = percentile(completions, 0.5)
             if median:
-                spread = f"{completions[-1] / median:.2f}x"
-        svg.rect(table_left, y - 10, 12, 12, COLOURS.get(system, "#888"))
-        cells = [system, format_ns(percentile(values, 0.5)), format_ns(percentile(values, 0.99)),
-                 format_ns(values[-1]), spread]
+                spread = (f"{completions[-1] / median:.2f}x (fastest "
+                          f"{completions[0] / median:.2f}x)")
+        svg.rect(left, y - 10, 12, 12, COLOURS.get(system, "#888"))
+        cells = [system] + [format_ns(percentile(values, f)) for f in (0.5, 0.9, 0.99, 0.999)]
+        cells += [format_ns(values[-1]), len(values), spread]
         for cell, offset in zip(cells, offsets):
-            svg.text(table_left + offset + (17 if offset == 0 else 0), y, cell, size=12)
+            svg.text(left + offset + (17 if offset == 0 else 0), y, cell, size=12)
     threads = sorted({record.get("threads") for record in waits.values()} - {None})
-    gets = sorted({len(record["waits_ns"]) for record in waits.values()})
-    note_y = top + 10 + (len(waits) + 2) * row_height
-    svg.text(table_left, note_y, f"{'/'.join(map(str, gets))} gets per system, "
-             f"{'/'.join(map(str, threads)) or '?'} tokio worker threads; the wait is from",
-             size=11, colour="#555")
-    svg.text(table_left, note_y + 16, "asking for the get to having it. Fairness target: "
-             "slowest task ≤ 3x", size=11, colour="#555")
-    svg.text(table_left, note_y + 32, "the median (for resourcepool).", size=11, colour="#555")
-    svg.write(args.svg)
-    print(f"plot.py: wrote {args.svg}")
+    y = top + (len(waits) + 1) * row_height + 6
+    svg.text(left, y, "The wait: from asking for the get to having it. "
+             f"{'/'.join(map(str, threads)) or '?'} tokio worker threads. Fairness target "
+             "(resourcepool): no task finishes later than 3x the median.", size=11,
+             colour="#555")
 
 
 def main():
@@ -558,6 +576,8 @@ def main():
     results_parser = commands.add_parser("results", help="results.svg of S1..S6")
     results_parser.add_argument("criterion", help="criterion's directory (target/criterion)")
     results_parser.add_argument("--svg", required=True)
+    results_parser.add_argument("--quick", action="store_true",
+                                help="the results are from criterion's --quick mode")
     args = parser.parse_args()
     if args.command == "scaling":
         scaling(args)
