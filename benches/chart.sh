@@ -10,7 +10,7 @@
 # It reads what `cargo bench --bench hot_path` and `cargo bench --bench
 # contention` left in criterion's directory: $CRITERION_HOME, else
 # $CARGO_TARGET_DIR/criterion, else target/criterion. With --run it runs
-# those two first (about 3 min here, 2 cores; QUICK=1 adds criterion's
+# those two first (about 4 min here, 2 cores; QUICK=1 adds criterion's
 # --quick, a smoke run of about 1 min 30 s with rough numbers). QUICK=1 also
 # marks the chart as rough (say it when the results came from a --quick run).
 # Drawing alone takes under a second.
