@@ -1,15 +1,22 @@
-//! S2..S5: many tasks on tokio's multi-threaded runtime, one worker per core.
+//! S2..S6: many tasks on tokio's multi-threaded runtime, one worker thread per
+//! core, or as many as the environment variable `RESOURCEPOOL_BENCH_THREADS`
+//! says (`RESOURCEPOOL_BENCH_THREADS=4 cargo bench --bench contention`; it
+//! also sets S3's and S4's task count). The summary gives the thread count,
+//! the cores busy per worker thread, and whether the cores free sufficed for
+//! the threads.
 //!
 //! - S2, the Go tests' shapes: max 10, N resources (N in 9, 10, 11, 113), one
 //!   task per resource, 20,000 get+put cycles each. Peers: both semaphores
 //!   (10 permits), deadpool (10 objects), the Go port.
-//! - S3, eviction churn: max 10, 1,000 resources, one task per core, each
-//!   getting and putting resources in a fixed-seed pseudo-random order, so
-//!   most gets evict. Against the Go port; CPU use is reported.
+//! - S3, eviction churn: max 10, 1,000 resources, one task per worker thread,
+//!   each getting and putting resources in a fixed-seed pseudo-random order,
+//!   so most gets evict. Against the Go port; CPU use is reported.
 //! - S4, scale: S3 with 1,000,000 resources; heap bytes per resource reported.
 //! - S5, oversubscription: max 4 (4 permits, 4 objects), 64 tasks each on its
 //!   own resource, get / yield / put; wait percentiles, the longest wait and
-//!   the spread of the tasks' completion times reported.
+//!   the spread of the tasks' completion times reported. Every get's wait and
+//!   every task's completion time of the recorded run go to
+//!   `<criterion>/S5_oversubscribed/waits-<system>.json` (for `chart.sh`).
 //! - S6, reuse under pressure: the Go tests' shape over max 10 with N in 11,
 //!   113, one task per resource, get / yield / put, so that gets wait for
 //!   capacity; this crate with the default `handoff_after` and with
@@ -29,8 +36,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    cores, deadpool_of, note, note_cores_free, print_summary, ran, run_tasks, runtime, Comparison,
-    Counted, CpuUse, Get, Trivial, ASYNC_LOCK, DEADPOOL, GO_PORT, THIS_CRATE, TOKIO,
+    busy_description, deadpool_of, note, note_cores_free, print_summary, ran, run_tasks, runtime,
+    threads, threads_description, Comparison, Counted, CpuUse, Get, Trivial, ASYNC_LOCK, DEADPOOL,
+    GO_PORT, THIS_CRATE, TOKIO,
 };
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
@@ -264,10 +272,9 @@ fn note_allocations(system: &str, managers: &[Counted], runs: &Runs) {
     let resources = managers.len();
     let (allocations, gets) = allocated(managers, runs, S2_CYCLES);
     note(format!(
-        "S2 N={resources} {system}: {allocations} of {gets} gets allocated ({:.4}%); \
-         {:.2} cores busy",
+        "S2 N={resources} {system}: {allocations} of {gets} gets allocated ({:.4}%); {}",
         allocations as f64 * 100.0 / gets as f64,
-        runs.cpu.cores_busy()
+        busy_description(&runs.cpu)
     ));
 }
 
@@ -343,8 +350,8 @@ fn s2(criterion: &mut Criterion, runtime: &Runtime) {
     }
 }
 
-/// S3 or S4 for one system: one task per core, each with its own seed, over
-/// the resources `prepare` makes.
+/// S3 or S4 for one system: one task per worker thread (`threads()`), each
+/// with its own seed, over the resources `prepare` makes.
 fn churn_system<A: Get>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtime: &Runtime,
@@ -352,7 +359,7 @@ fn churn_system<A: Get>(
     system: &str,
     prepare: impl FnOnce() -> Vec<A>,
 ) {
-    let tasks = cores();
+    let tasks = threads();
     let shape = Shape {
         group: group_name,
         system,
@@ -366,9 +373,9 @@ fn churn_system<A: Get>(
     });
     if let Some((runs, handles)) = benched {
         note(format!(
-            "{group_name} {system} ({} resources, {tasks} tasks): {:.2} of {tasks} cores busy",
+            "{group_name} {system} ({} resources, {tasks} tasks): {}",
             handles.len(),
-            runs.cpu.cores_busy()
+            busy_description(&runs.cpu)
         ));
     }
 }
@@ -428,9 +435,37 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
 }
 
+/// Writes the waits and completions of S5's recorded run of `system`, in
+/// nanoseconds, sorted, to `<criterion>/S5_oversubscribed/waits-<system>.json`
+/// (`benches/plot.py` draws their distribution).
+fn write_waits(system: &str, waits: &[Duration], completions: &[Duration]) {
+    let nanoseconds =
+        |values: &[Duration]| -> Vec<u64> { values.iter().map(|d| d.as_nanos() as u64).collect() };
+    let record = serde_json::json!({
+        "group": S5_GROUP,
+        "system": system,
+        "threads": threads(),
+        "tasks": S5_TASKS,
+        "cycles": S5_CYCLES,
+        "waits_ns": nanoseconds(waits),
+        "completions_ns": nanoseconds(completions),
+    });
+    let directory = common::criterion_directory().join(S5_GROUP);
+    let path = directory.join(format!("waits-{system}.json"));
+    let written = std::fs::create_dir_all(&directory)
+        .and_then(|()| std::fs::write(&path, record.to_string()));
+    match written {
+        Ok(()) => println!("S5 {system}: waits written to {}", path.display()),
+        Err(error) => note(format!(
+            "S5 {system}: could not write the waits to {}: {error}",
+            path.display()
+        )),
+    }
+}
+
 /// S5 for one system: task `index` uses `handles[index]` of what `prepare`
 /// makes. After criterion's runs, one more run records the waits and the
-/// completions for the fairness figures.
+/// completions for the fairness figures, and writes them (`write_waits`).
 fn s5_system<A: Get>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtime: &Runtime,
@@ -464,6 +499,7 @@ fn s5_system<A: Get>(
     let mut completions = std::mem::take(&mut *timeline.completions.lock().unwrap());
     waits.sort_unstable();
     completions.sort_unstable();
+    write_waits(system, &waits, &completions);
     let median = percentile(&completions, 0.5);
     let spread = |completion: Duration| completion.as_secs_f64() / median.as_secs_f64();
     let slowest = spread(completions[completions.len() - 1]);
@@ -532,10 +568,9 @@ fn s6_system<A: Get>(
         })?;
     let (allocations, gets) = allocated(&managers, &runs, S6_CYCLES);
     note(format!(
-        "S6 N={resources} {system}: {allocations} of {gets} gets allocated ({:.2}%); \
-         {:.2} cores busy",
+        "S6 N={resources} {system}: {allocations} of {gets} gets allocated ({:.2}%); {}",
         allocations as f64 * 100.0 / gets as f64,
-        runs.cpu.cores_busy()
+        busy_description(&runs.cpu)
     ));
     Some(S6Row {
         resources,
@@ -659,8 +694,11 @@ fn main() {
             return;
         }
     }
-    note_cores_free("at the start");
+    // The runtime first, so that the note on the cores free weighs them
+    // against its worker threads.
     let runtime = runtime();
+    note(format!("S2..S6 run on {}", threads_description()));
+    note_cores_free("at the start");
     let mut criterion = Criterion::default().configure_from_args();
     s2(&mut criterion, &runtime);
     s3_s4(&mut criterion, &runtime);
@@ -681,6 +719,7 @@ fn main() {
                 subject: (S2_GROUP, &ids[0]),
                 baseline: (S2_GROUP, &ids[peer]),
                 target,
+                aim: None,
             });
         }
     }
@@ -689,25 +728,29 @@ fn main() {
             scenario: "S3 churn, 1,000 resources",
             subject: (S3_GROUP, THIS_CRATE),
             baseline: (S3_GROUP, GO_PORT),
-            target: Some(3.0),
+            target: Some(1.0),
+            aim: Some(1.5),
         },
         Comparison {
             scenario: "S4 churn, 1,000,000 resources",
             subject: (S4_GROUP, THIS_CRATE),
             baseline: (S4_GROUP, GO_PORT),
             target: None,
+            aim: None,
         },
         Comparison {
             scenario: "S4 vs S3 (ops/s ratio)",
             subject: (S4_GROUP, THIS_CRATE),
             baseline: (S3_GROUP, THIS_CRATE),
             target: Some(0.67),
+            aim: None,
         },
         Comparison {
             scenario: "S4 vs S3 (ops/s ratio)",
             subject: (S4_GROUP, GO_PORT),
             baseline: (S3_GROUP, GO_PORT),
             target: None,
+            aim: None,
         },
     ]);
     for peer in [GO_PORT, ASYNC_LOCK, TOKIO, DEADPOOL] {
@@ -716,6 +759,7 @@ fn main() {
             subject: (S5_GROUP, THIS_CRATE),
             baseline: (S5_GROUP, peer),
             target: None,
+            aim: None,
         });
     }
     let s6_ids: Vec<[String; 3]> = S6_RESOURCES
@@ -730,6 +774,7 @@ fn main() {
                 subject: (S6_GROUP, &ids[0]),
                 baseline: (S6_GROUP, &ids[peer]),
                 target: None,
+                aim: None,
             });
         }
     }

@@ -62,6 +62,7 @@ fn main() {
             subject: (GROUP, LARGE),
             baseline: (GROUP, SMALL),
             target: Some(0.8),
+            aim: None,
         }],
     );
 }

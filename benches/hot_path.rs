@@ -123,6 +123,7 @@ fn main() {
         subject: (GROUP, THIS_CRATE),
         baseline: (GROUP, baseline),
         target,
+        aim: None,
     };
     print_summary(
         "S1 (speedup = other's time / this crate's time)",
@@ -133,6 +134,7 @@ fn main() {
                 subject: (GROUP, THIS_CRATE_TIMED),
                 baseline: (GROUP, ASYNC_LOCK),
                 target: Some(1.0),
+                aim: None,
             },
             compare(TOKIO, None),
             compare(DEADPOOL, None),

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -148,17 +148,74 @@ pub fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// How many cores the runtime uses: all of them.
+/// How many cores this process may run on (`nproc`).
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The multi-threaded tokio runtime of S2..S5, one worker per core.
+/// The environment variable that sets the number of tokio worker threads of
+/// S2..S6 (and the number of tasks of S3 and S4) instead of `cores()`.
+pub const THREADS_VARIABLE: &str = "RESOURCEPOOL_BENCH_THREADS";
+
+/// The number of worker threads of the multi-threaded runtime of S2..S6, and
+/// of tasks of S3 and S4: `RESOURCEPOOL_BENCH_THREADS` where it is set (and
+/// not empty), else one per core (`cores()`).
+///
+/// # Panics
+///
+/// If the variable is set to anything but a positive integer.
+pub fn threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| match std::env::var(THREADS_VARIABLE) {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&threads: &usize| threads > 0)
+            .unwrap_or_else(|| {
+                panic!("{THREADS_VARIABLE}={value:?}: expected a positive number of threads")
+            }),
+        Ok(_) | Err(std::env::VarError::NotPresent) => cores(),
+        Err(error) => panic!("{THREADS_VARIABLE}: {error}"),
+    })
+}
+
+/// "2 tokio worker threads (one per core)", or where
+/// `RESOURCEPOOL_BENCH_THREADS` set them, "1 tokio worker thread
+/// (RESOURCEPOOL_BENCH_THREADS=1, nproc 2)".
+pub fn threads_description() -> String {
+    let threads = threads();
+    let plural = if threads == 1 { "" } else { "s" };
+    if std::env::var(THREADS_VARIABLE).is_ok_and(|value| !value.trim().is_empty()) {
+        format!(
+            "{threads} tokio worker thread{plural} ({THREADS_VARIABLE}={threads}, nproc {})",
+            cores()
+        )
+    } else {
+        format!("{threads} tokio worker thread{plural} (one per core)")
+    }
+}
+
+/// The multi-threaded tokio runtime of S2..S6: `threads()` workers, one per
+/// core unless `RESOURCEPOOL_BENCH_THREADS` says otherwise. The summary then
+/// gives the thread count, and weighs the cores free against it.
 pub fn runtime() -> tokio::runtime::Runtime {
+    REGISTRY.lock().unwrap().threads = Some(threads());
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores())
+        .worker_threads(threads())
         .build()
         .expect("a tokio runtime")
+}
+
+/// "1.77 cores busy (0.89 per worker thread of 2)": CPU use against the
+/// runtime's thread count.
+pub fn busy_description(cpu: &CpuUse) -> String {
+    let busy = cpu.cores_busy();
+    let threads = threads();
+    format!(
+        "{busy:.2} cores busy ({:.2} per worker thread of {threads})",
+        busy / threads as f64
+    )
 }
 
 /// Spawns `tasks` tasks made by `task` and waits for all of them: one
@@ -242,16 +299,33 @@ pub fn cores_available() -> f64 {
     cpu_use.cores_busy()
 }
 
-/// Notes how many cores were free for the benchmarks `when`.
+/// Notes how many cores were free for the benchmarks `when`, and, once the
+/// multi-threaded runtime is built, how many of them its worker threads can
+/// use (`min(threads, cores)`).
 pub fn note_cores_free(when: &str) {
-    note(format!(
-        "{:.2} of {} cores were free for this process {when} (the rest is other processes' load)",
-        cores_available(),
+    let free = cores_available();
+    let mut line = format!(
+        "{free:.2} of {} cores were free for this process {when} (the rest is other processes' load)",
         cores()
-    ));
+    );
+    if let Some(threads) = REGISTRY.lock().unwrap().threads {
+        let usable = threads.min(cores());
+        line.push_str(&format!(
+            "; the {threads} worker thread{} can use {usable} of them",
+            if threads == 1 { "" } else { "s" }
+        ));
+        if threads > cores() {
+            line.push_str(" (more threads than cores: they share them)");
+        }
+        if free < usable as f64 - 0.1 {
+            line.push_str(" -> fewer cores free than the threads can use: times not comparable");
+        }
+    }
+    note(line);
 }
 
-/// "2 cores (nproc), AMD EPYC, 2026-11-26": what the summary was measured on.
+/// "2 cores (nproc), AMD EPYC, 2026-11-26": what the summary was measured on,
+/// with the runtime's worker threads where there is one.
 pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
@@ -264,7 +338,11 @@ pub fn machine() -> String {
         .ok()
         .and_then(|out| String::from_utf8(out.stdout).ok())
         .unwrap_or_default();
-    format!("{} cores (nproc), {model}, {}", cores(), date.trim())
+    let mut machine = format!("{} cores (nproc), {model}, {}", cores(), date.trim());
+    if REGISTRY.lock().unwrap().threads.is_some() {
+        machine.push_str(&format!(", {}", threads_description()));
+    }
+    machine
 }
 
 /// The benchmarks that ran in this process, with the operations (gets, or
@@ -274,11 +352,14 @@ pub fn machine() -> String {
 struct Registry {
     ops_per_iteration: BTreeMap<(String, String), u64>,
     notes: Vec<String>,
+    /// The worker threads of the multi-threaded runtime, once it is built.
+    threads: Option<usize>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     ops_per_iteration: BTreeMap::new(),
     notes: Vec::new(),
+    threads: None,
 });
 
 /// Marks `group/id` as run in this process, one iteration being `ops`
@@ -341,6 +422,8 @@ pub struct Comparison<'a> {
     pub baseline: (&'a str, &'a str),
     /// The least speedup (baseline time / subject time) the target asks for.
     pub target: Option<f64>,
+    /// The speedup aimed at beyond the target, printed beside it.
+    pub aim: Option<f64>,
 }
 
 /// Prints the figures and the speedups of this run as Markdown tables, for
@@ -358,13 +441,21 @@ pub fn print_summary(title: &str, comparisons: &[Comparison<'_>]) {
             continue;
         };
         let speedup = baseline / subject;
-        let (target, met) = match comparison.target {
+        let (mut target, mut met) = match comparison.target {
             Some(target) => (
                 format!("≥ {target:.2}x"),
-                if speedup >= target { "yes" } else { "NO" },
+                String::from(if speedup >= target { "yes" } else { "NO" }),
             ),
-            None => (String::from("-"), "-"),
+            None => (String::from("-"), String::from("-")),
         };
+        if let Some(aim) = comparison.aim {
+            target.push_str(&format!(" (aim {aim:.2}x)"));
+            met.push_str(if speedup >= aim {
+                " (aim yes)"
+            } else {
+                " (aim no)"
+            });
+        }
         println!(
             "| {} | {} | {}/{} | {subject:.1} | {baseline:.1} | {speedup:.2}x | {target} | {met} |",
             comparison.scenario, comparison.subject.1, comparison.baseline.0, comparison.baseline.1,
