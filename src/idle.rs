@@ -14,12 +14,12 @@
 //! The first idle resource whose entry is up to date has the earliest latest
 //! put of all idle resources: it is the least recently used.
 //!
-//! An evictor, still holding the heap's lock, also queues its own resource
+//! An evictor, still holding the set's lock, also queues its own resource
 //! *ahead* of the put that will follow its allocation (unless other gets wait
 //! for capacity: then its put must add the entry, which wakes one of them): it takes a time from
 //! the clock, stores it as the resource's put time and adds the entry (unless
 //! the resource has one already). That put then keeps the entry and takes no
-//! lock, so an evicting get locks the heap once rather than twice. The order
+//! lock, so an evicting get locks the set once rather than twice. The order
 //! stays exact, because an entry's time is never later than its resource's
 //! latest put time: the put keeps the time taken ahead only if no other put
 //! took one since (see `put_time`), and otherwise its newer time makes the
@@ -27,23 +27,26 @@
 //! an evictor that reaches its entry first drops it (and the put adds a new
 //! one).
 //!
-//! The entries sit in a binary heap ordered by put time, under a mutex taken
-//! by evictors, by the first put after an allocation that did not evict
-//! (which adds the entry: a cold path, right after `allocate`), and by
-//! `Pool::stats` and the sweep of dead entries. A get of an idle item and the
-//! puts that keep their entry never take it. No user code runs under it. (A lock-free queue of new
-//! entries in front of the heap was measured: it cost more instructions per
-//! eviction than the lock it saved.)
+//! The entries are kept in put-time order ([`PutOrder`]: a ring buffer for
+//! the entries that arrive in order, which is nearly all, and a binary heap
+//! for the rest), under a mutex taken by evictors, by the first put after an
+//! allocation that did not evict (which adds the entry: a cold path, right
+//! after `allocate`), and by `Pool::stats` and the sweep of dead entries. A
+//! get of an idle item and the puts that keep their entry never take it. No
+//! user code runs under it. The mutex's word and the entries' headers sit on
+//! separate cache lines, so that a thread spinning for the lock does not take
+//! the holder's line away. (A lock-free queue of new entries in front of the
+//! heap was measured: it cost more instructions per eviction than the lock
+//! it saved.)
 
 use core::any::Any;
 use core::future::Future;
 use core::pin::Pin;
-use std::cmp::Ordering as CmpOrdering;
-use std::collections::binary_heap::{BinaryHeap, PeekMut};
 use std::sync::{Arc, PoisonError, Weak};
 
 use crossbeam_utils::CachePadded;
 
+use crate::put_order::{PutOrder, Timed};
 use crate::state::Evict;
 use crate::sync::{AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 
@@ -102,30 +105,8 @@ pub(crate) trait QueueAhead {
 /// Handles an evictor upgraded and looked at, to drop after the victim's release.
 pub(crate) type Retired = Vec<Arc<dyn Victim>>;
 
-/// One resource's place in the idle set.
-struct Entry {
-    put_time: u64,
-    resource: Weak<dyn Victim>,
-}
-
-// `BinaryHeap` is a max-heap: the entry with the *earliest* put time is the
-// greatest.
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        other.put_time.cmp(&self.put_time)
-    }
-}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
-    }
-}
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.put_time == other.put_time
-    }
-}
-impl Eq for Entry {}
+/// The idle set's entries: one resource's place each, with its put time.
+type Entries = PutOrder<Weak<dyn Victim>>;
 
 /// The put time of a resource that was never put.
 pub(crate) const NEVER_PUT: u64 = u64::MAX;
@@ -138,10 +119,10 @@ pub(crate) struct IdleSet {
     /// Put times are taken from here, in increasing order. On its own cache
     /// line: puts on every core write it.
     clock: CachePadded<AtomicU64>,
-    /// Entries, earliest put time first.
-    heap: Mutex<BinaryHeap<Entry>>,
-    /// Entries in `heap`.
-    entries: AtomicUsize,
+    /// Entries, earliest put time first. Its own cache line for the entries' headers.
+    order: Mutex<CachePadded<Entries>>,
+    /// Entries in `order`.
+    entries: CachePadded<AtomicUsize>,
     /// Entries whose resource was dropped, not yet swept.
     dead: AtomicUsize,
 }
@@ -150,8 +131,8 @@ impl IdleSet {
     pub(crate) fn new() -> Self {
         IdleSet {
             clock: CachePadded::new(AtomicU64::new(0)),
-            heap: Mutex::new(BinaryHeap::new()),
-            entries: AtomicUsize::new(0),
+            order: Mutex::new(CachePadded::default()),
+            entries: CachePadded::new(AtomicUsize::new(0)),
             dead: AtomicUsize::new(0),
         }
     }
@@ -172,7 +153,10 @@ impl IdleSet {
     /// Adds the entry of a resource whose put just set its QUEUED bit.
     pub(crate) fn insert(&self, put_time: u64, resource: Weak<dyn Victim>) {
         self.entries.fetch_add(1, Ordering::SeqCst);
-        self.lock().push(Entry { put_time, resource });
+        self.lock().push(Timed {
+            put_time,
+            item: resource,
+        });
     }
 
     /// Finds the least recently put idle resource and claims it for eviction,
@@ -200,18 +184,22 @@ impl IdleSet {
         }
         // Handles to drop once the lock is released (see above).
         let mut retired = Vec::new();
+        // The victim's entry, replaced by the evictor's: its handle is dropped
+        // once the lock is released, as that writes the victim's counts.
+        let mut replaced = None;
         let victim = {
-            let mut heap = self.lock();
+            let mut order = self.lock();
             loop {
-                // The entry is replaced or removed in place: one sift of the
-                // heap rather than a pop and a push.
-                let Some(mut top) = heap.peek_mut() else { break None };
-                let Some(resource) = top.resource.upgrade() else {
-                    PeekMut::pop(top);
+                let Some(first) = order.first() else {
+                    break None;
+                };
+                let put_time = first.put_time;
+                let Some(resource) = first.item.upgrade() else {
+                    order.pop_first();
                     self.entries.fetch_sub(1, Ordering::Relaxed);
                     continue;
                 };
-                match resource.evict(top.put_time) {
+                match resource.evict(put_time) {
                     Evict::Claimed => {
                         // The evictor's entry takes the victim's place (and
                         // count), or, if it has one already or others wait,
@@ -219,28 +207,36 @@ impl IdleSet {
                         let entry = if others_wait() {
                             None
                         } else {
+                            // Taken under the lock, so that entries arrive
+                            // in put-time order.
                             let put_time = self.clock.fetch_add(1, Ordering::Relaxed);
                             own.queue_ahead(put_time)
-                                .map(|resource| Entry { put_time, resource })
+                                .map(|item| Timed { put_time, item })
                         };
+                        replaced = order.pop_first();
                         match entry {
-                            Some(entry) => *top = entry,
+                            Some(entry) => order.push(entry),
                             None => {
-                                PeekMut::pop(top);
                                 self.entries.fetch_sub(1, Ordering::Relaxed);
                             }
                         }
                         break Some(resource);
                     }
-                    Evict::Stale => top.put_time = resource.put_time(),
+                    Evict::Stale => {
+                        if let Some(mut entry) = order.pop_first() {
+                            entry.put_time = resource.put_time();
+                            order.push(entry);
+                        }
+                    }
                     Evict::NotIdle => {
-                        PeekMut::pop(top);
+                        order.pop_first();
                         self.entries.fetch_sub(1, Ordering::Relaxed);
                     }
                 }
                 retired.push(resource);
             }
         };
+        drop(replaced);
         (victim, retired)
     }
 
@@ -258,11 +254,10 @@ impl IdleSet {
         if self.entries.load(Ordering::SeqCst) == 0 {
             return (claimed, retired, next_expiry);
         }
-        let mut heap = self.lock();
-        let entries = core::mem::take(&mut *heap).into_vec();
-        let mut kept = Vec::with_capacity(entries.len());
+        let mut order = self.lock();
+        let entries = order.take_all();
         for entry in entries {
-            let Some(resource) = entry.resource.upgrade() else {
+            let Some(resource) = entry.item.upgrade() else {
                 self.entries.fetch_sub(1, Ordering::Relaxed);
                 continue;
             };
@@ -273,13 +268,12 @@ impl IdleSet {
                 }
                 Expiry::Kept { expires_at } => {
                     next_expiry = next_expiry.min(expires_at);
-                    kept.push(entry);
+                    order.push(entry);
                     retired.push(resource);
                 }
             }
         }
-        *heap = BinaryHeap::from(kept);
-        drop(heap);
+        drop(order);
         (claimed, retired, next_expiry)
     }
 
@@ -290,11 +284,11 @@ impl IdleSet {
         if dead < SWEEP_AT_LEAST || dead * 2 < self.entries.load(Ordering::Relaxed) {
             return;
         }
-        let mut heap = self.lock();
-        let before = heap.len();
-        heap.retain(|entry| entry.resource.strong_count() > 0);
+        let mut order = self.lock();
+        let before = order.len();
+        order.retain(|entry| entry.item.strong_count() > 0);
         self.entries
-            .fetch_sub(before - heap.len(), Ordering::Relaxed);
+            .fetch_sub(before - order.len(), Ordering::Relaxed);
         self.dead.store(0, Ordering::Relaxed);
     }
 
@@ -305,7 +299,7 @@ impl IdleSet {
         let resources: Vec<_> = self
             .lock()
             .iter()
-            .filter_map(|entry| entry.resource.upgrade())
+            .filter_map(|entry| entry.item.upgrade())
             .collect();
         resources
             .iter()
@@ -313,10 +307,10 @@ impl IdleSet {
             .count()
     }
 
-    /// Locks the heap.
-    fn lock(&self) -> MutexGuard<'_, BinaryHeap<Entry>> {
-        // No user code runs under the lock, so a panic cannot leave the heap
+    /// Locks the entries.
+    fn lock(&self) -> MutexGuard<'_, CachePadded<Entries>> {
+        // No user code runs under the lock, so a panic cannot leave the entries
         // half-changed: poisoning can be ignored.
-        self.heap.lock().unwrap_or_else(PoisonError::into_inner)
+        self.order.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

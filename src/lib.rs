@@ -183,6 +183,7 @@ mod idle;
 mod lifecycle;
 mod manager;
 mod pool;
+mod put_order;
 mod resource;
 mod slot;
 #[cfg(not(any(loom, fuzzing)))]

@@ -733,34 +733,34 @@ impl<M: AllocateRelease> Resource<M> {
                     pool.counters.shift(Count::Allocated, Count::Releasing);
                     Some(Arc::clone(&self.inner))
                 }
-                None => match {
-                    let found = self.find_capacity(cancel.as_mut(), record);
-                    match found {
+                None => {
+                    let found = match self.find_capacity(cancel.as_mut(), record) {
                         FoundCapacity::Now(found) => found,
                         FoundCapacity::Wait(waited) => waited.await,
+                    };
+                    match found {
+                        Ok(Capacity::Charge) => None,
+                        // The item of a resource with this get's manager type (the
+                        // usual pool) is shut down inline; another's, through a
+                        // boxed future.
+                        Ok(Capacity::Item(item)) if item.as_any().is::<Shared<M>>() => {
+                            let victim = item.into_any().downcast::<Shared<M>>();
+                            Some(victim.unwrap_or_else(|_| unreachable!("checked above")))
+                        }
+                        Ok(Capacity::Item(item)) => {
+                            item.shutdown_claimed().await;
+                            shut_down = true;
+                            None
+                        }
+                        Err(Stop::Cancelled) => {
+                            return Err(self.stopped(record, Error::ResourceLimitExceeded));
+                        }
+                        Err(Stop::Closed) => {
+                            record.closed();
+                            return Err(Error::Closed);
+                        }
                     }
-                } {
-                    Ok(Capacity::Charge) => None,
-                    // The item of a resource with this get's manager type (the
-                    // usual pool) is shut down inline; another's, through a
-                    // boxed future.
-                    Ok(Capacity::Item(item)) if item.as_any().is::<Shared<M>>() => {
-                        let victim = item.into_any().downcast::<Shared<M>>();
-                        Some(victim.unwrap_or_else(|_| unreachable!("checked above")))
-                    }
-                    Ok(Capacity::Item(item)) => {
-                        item.shutdown_claimed().await;
-                        shut_down = true;
-                        None
-                    }
-                    Err(Stop::Cancelled) => {
-                        return Err(self.stopped(record, Error::ResourceLimitExceeded));
-                    }
-                    Err(Stop::Closed) => {
-                        record.closed();
-                        return Err(Error::Closed);
-                    }
-                },
+                }
             };
             if let Some(shared) = to_shut_down {
                 // If `shutdown` panics, or the get is dropped while it runs,
@@ -768,7 +768,7 @@ impl<M: AllocateRelease> Resource<M> {
                 let (item, mut released) = shared.take_for_shutdown();
                 // Nowhere to report an error: the item is gone either way.
                 drop(shared.manager.shutdown(item).await);
-                released.charge = FreedCharge::ToAllocation;
+                released.charge = ChargeGoesTo::Allocation;
                 drop(released);
                 counted_allocating = true;
                 shut_down = true;
@@ -1010,7 +1010,7 @@ impl<M: AllocateRelease> Shared<M> {
         pool.tallies.count(why);
         pool.counters.shift(Count::Allocated, Count::Releasing);
         self.wake_hold_waiter(old);
-        self.release_taken(FreedCharge::ToPool)
+        self.release_taken(ChargeGoesTo::Pool)
     }
 
     /// After `state::schedule_release` decided `ReleaseNow` (for
@@ -1019,12 +1019,12 @@ impl<M: AllocateRelease> Shared<M> {
         let pool = &self.pool.inner;
         pool.tallies.count(Tally::Released);
         pool.counters.shift(Count::Allocated, Count::Releasing);
-        self.release_taken(FreedCharge::ToPool)
+        self.release_taken(ChargeGoesTo::Pool)
     }
 
     /// Takes the item out (RELEASING is set by the caller's swap) and releases
     /// it; then clears RELEASING and CHARGED and places the charge.
-    fn release_taken(&self, charge: FreedCharge) -> Result<(), M::Error> {
+    fn release_taken(&self, charge: ChargeGoesTo) -> Result<(), M::Error> {
         // SAFETY: the caller's swap set RELEASING and cleared ALLOCATED on an
         // allocated resource: the slot holds the item and is ours alone until
         // `Released` clears RELEASING.
@@ -1039,7 +1039,7 @@ impl<M: AllocateRelease> Shared<M> {
     /// Takes the item out (RELEASING is set by the caller's swap), for the
     /// caller to give to `shutdown`, with the guard that finishes the
     /// release: once `shutdown` completed, the caller sets its charge to
-    /// [`FreedCharge::ToGet`] and drops it (RELEASING and CHARGED cleared,
+    /// [`ChargeGoesTo::Get`] and drops it (RELEASING and CHARGED cleared,
     /// the charge the caller's); if it is dropped before (the get was
     /// dropped, or `shutdown` panicked), the charge is freed to the pool.
     fn take_for_shutdown(&self) -> (M::Item, Released<M, &Self>) {
@@ -1052,16 +1052,16 @@ impl<M: AllocateRelease> Shared<M> {
 
 /// Where the charge of a released item goes.
 #[derive(Clone, Copy)]
-enum FreedCharge {
+enum ChargeGoesTo {
     /// Back to the pool (or granted to waiting gets).
-    ToPool,
+    Pool,
     /// To the get that released the item for itself: it evicted it, took it
     /// in a hand-off, or replaced its own.
-    ToGet,
-    /// As `ToGet`, to a get that allocates with it next: the item leaves the
+    Get,
+    /// As `Get`, to a get that allocates with it next: the item leaves the
     /// releasing count for the allocating one in one step (one change of the
     /// occupancy word rather than two).
-    ToAllocation,
+    Allocation,
 }
 
 /// Finishes a release when `release` or `shutdown` returns, panics or is
@@ -1070,14 +1070,14 @@ enum FreedCharge {
 struct Released<M: AllocateRelease, P: Deref<Target = Shared<M>>> {
     shared: P,
     /// Where the charge goes: to the pool until the release completed.
-    charge: FreedCharge,
+    charge: ChargeGoesTo,
 }
 
 impl<M: AllocateRelease, P: Deref<Target = Shared<M>>> Released<M, P> {
     fn new(shared: P) -> Self {
         Released {
             shared,
-            charge: FreedCharge::ToPool,
+            charge: ChargeGoesTo::Pool,
         }
     }
 }
@@ -1088,12 +1088,12 @@ impl<M: AllocateRelease, P: Deref<Target = Shared<M>>> Drop for Released<M, P> {
         let (waiter, _) = transition(&shared.state, state::released);
         let pool = &shared.pool.inner;
         match self.charge {
-            FreedCharge::ToPool => {
+            ChargeGoesTo::Pool => {
                 pool.counters.remove(Count::Releasing);
                 pool.free_charge();
             }
-            FreedCharge::ToGet => pool.counters.remove(Count::Releasing),
-            FreedCharge::ToAllocation => pool.counters.shift(Count::Releasing, Count::Allocating),
+            ChargeGoesTo::Get => pool.counters.remove(Count::Releasing),
+            ChargeGoesTo::Allocation => pool.counters.shift(Count::Releasing, Count::Allocating),
         }
         if waiter {
             shared.changed.notify(usize::MAX);
@@ -1157,7 +1157,7 @@ impl<M: AllocateRelease> Victim for Shared<M> {
 
     fn release_claimed(&self) {
         // An evicted or handed-over item has nowhere to report a release error.
-        drop(self.release_taken(FreedCharge::ToGet));
+        drop(self.release_taken(ChargeGoesTo::Get));
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -1179,7 +1179,7 @@ impl<M: AllocateRelease> Victim for Shared<M> {
             let mut released = released;
             // Nowhere to report an error: the item is gone either way.
             drop(self.manager.shutdown(item).await);
-            released.charge = FreedCharge::ToGet;
+            released.charge = ChargeGoesTo::Get;
         })
     }
 }

@@ -457,7 +457,10 @@ impl Tallies {
         if index < OWNED {
             (&self.stripes[index], true)
         } else {
-            (&self.stripes[OWNED + (index - OWNED) % (STRIPES - OWNED)], false)
+            (
+                &self.stripes[OWNED + (index - OWNED) % (STRIPES - OWNED)],
+                false,
+            )
         }
     }
 
