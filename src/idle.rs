@@ -35,7 +35,7 @@
 //! get of an idle item and the puts that keep their entry never take it. No
 //! user code runs under it. The mutex's word shares its cache line with the
 //! entries' headers, which its holder reads and writes next (on two cores,
-//! S3 was 15 % slower with them on lines of their own), and the count of
+//! S3 was 15% slower with them on lines of their own), and the count of
 //! entries, which gets read before they lock, has a line of its own. (A
 //! lock-free queue of new entries in front of the heap was measured: it cost
 //! more instructions per eviction than the lock it saved.)
