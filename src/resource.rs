@@ -1039,9 +1039,10 @@ impl<M: AllocateRelease> Shared<M> {
     /// Takes the item out (RELEASING is set by the caller's swap), for the
     /// caller to give to `shutdown`, with the guard that finishes the
     /// release: once `shutdown` completed, the caller sets its charge to
-    /// [`ChargeGoesTo::Get`] and drops it (RELEASING and CHARGED cleared,
-    /// the charge the caller's); if it is dropped before (the get was
-    /// dropped, or `shutdown` panicked), the charge is freed to the pool.
+    /// [`ChargeGoesTo::Allocation`] and drops it (RELEASING and CHARGED
+    /// cleared, the charge the caller's, counted as allocating); if it is
+    /// dropped before (the get was dropped, or `shutdown` panicked), the
+    /// charge is freed to the pool.
     fn take_for_shutdown(&self) -> (M::Item, Released<M, &Self>) {
         // SAFETY: as in `release_taken`.
         #[allow(unsafe_code)]
