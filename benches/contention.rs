@@ -1,16 +1,22 @@
-//! S2..S6: many tasks on tokio's multi-threaded runtime, one worker thread per
-//! core, or as many as the environment variable `RESOURCEPOOL_BENCH_THREADS`
-//! says (`RESOURCEPOOL_BENCH_THREADS=4 cargo bench --bench contention`; it
-//! also sets S3's and S4's task count). The summary gives the thread count,
-//! the cores busy per worker thread, and whether the cores free sufficed for
-//! the threads.
+//! S2, S5 and S6: many tasks on tokio's multi-threaded runtime, one worker
+//! thread per core, or as many as the environment variable
+//! `RESOURCEPOOL_BENCH_THREADS` says (`RESOURCEPOOL_BENCH_THREADS=4 cargo
+//! bench --bench contention`). S3 and S4: that many tasks, each on a thread
+//! of its own. The summary gives the thread count, the cores busy per worker
+//! thread, and whether the cores free sufficed for the threads.
 //!
 //! - S2, the Go tests' shapes: max 10, N resources (N in 9, 10, 11, 113), one
 //!   task per resource, 20,000 get+put cycles each. Peers: both semaphores
 //!   (10 permits), deadpool (10 objects), the Go port.
 //! - S3, eviction churn: max 10, 1,000 resources, one task per worker thread,
 //!   each getting and putting resources in a fixed-seed pseudo-random order,
-//!   so most gets evict. Against the Go port; CPU use is reported.
+//!   so most gets evict. Against the Go port; CPU use is reported. Each task
+//!   runs on a thread of its own (a tokio current-thread runtime each), so
+//!   that every task has a core: on the shared runtime, tokio ran the Go
+//!   port's tasks, which never wait, largely one after the other. Runs are
+//!   long (200,000 gets per task) so that both threads contend throughout:
+//!   in short runs the port's unfair mutex lets one thread run alone while
+//!   the other sleeps, which measures one core, not two.
 //! - S4, scale: S3 with 1,000,000 resources; heap bytes per resource reported.
 //! - S5, oversubscription: max 4 (4 permits, 4 objects), 64 tasks each on its
 //!   own resource, get / yield / put; wait percentiles, the longest wait and
@@ -36,9 +42,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    busy_description, deadpool_of, note, note_cores_free, print_summary, ran, run_tasks, runtime,
-    threads, threads_description, Comparison, Counted, CpuUse, Get, Trivial, ASYNC_LOCK, DEADPOOL,
-    GO_PORT, THIS_CRATE, TOKIO,
+    busy_description, deadpool_of, note, note_cores_free, print_summary, ran, run_tasks,
+    run_tasks_on_threads, runtime, threads, threads_description, Comparison, Counted, CpuUse, Get,
+    Trivial, ASYNC_LOCK, DEADPOOL, GO_PORT, THIS_CRATE, TOKIO,
 };
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
@@ -55,7 +61,7 @@ const CHURN_MAX: usize = 10;
 const S3_RESOURCES: usize = 1_000;
 const S4_RESOURCES: usize = 1_000_000;
 /// Gets per task per run in S3 and S4.
-const CHURN_CYCLES: usize = 20_000;
+const CHURN_CYCLES: usize = 200_000;
 const SEED: u64 = 0x5eed;
 
 const S5_GROUP: &str = "S5_oversubscribed";
@@ -156,6 +162,17 @@ struct Shape<'a> {
     /// Gets in one run.
     gets: u64,
     tasks: usize,
+    /// Where the tasks run.
+    placement: Placement,
+}
+
+/// Where a scenario's tasks run.
+#[derive(Clone, Copy)]
+enum Placement {
+    /// All on the multi-threaded runtime.
+    Shared,
+    /// Each on a thread of its own (see `run_tasks_on_threads`).
+    ThreadEach,
 }
 
 /// Benchmarks one shape: criterion times runs of `shape.tasks` tasks, task
@@ -197,7 +214,14 @@ where
             runs.count += iterations;
             runs.cpu.measure(|| {
                 (0..iterations)
-                    .map(|_| run_tasks(runtime, shape.tasks, |index| task(state, index)))
+                    .map(|_| match shape.placement {
+                        Placement::Shared => {
+                            run_tasks(runtime, shape.tasks, |index| task(state, index))
+                        }
+                        Placement::ThreadEach => {
+                            run_tasks_on_threads(shape.tasks, |index| task(state, index))
+                        }
+                    })
                     .sum()
             })
         });
@@ -293,6 +317,7 @@ fn s2_system<A: Get>(
         parameter: Some(resources),
         gets: (resources * S2_CYCLES) as u64,
         tasks: resources,
+        placement: Placement::Shared,
     };
     let benched = bench_runs(group, runtime, shape, prepare, |(handles, _), index| {
         get_put(handles[index].clone(), S2_CYCLES)
@@ -350,7 +375,8 @@ fn s2(criterion: &mut Criterion, runtime: &Runtime) {
     }
 }
 
-/// S3 or S4 for one system: one task per worker thread (`threads()`), each
+/// S3 or S4 for one system: one task per worker thread (`threads()`), each on
+/// a thread of its own (`Placement::ThreadEach`) and
 /// with its own seed, over the resources `prepare` makes.
 fn churn_system<A: Get>(
     group: &mut BenchmarkGroup<'_, WallTime>,
@@ -366,6 +392,7 @@ fn churn_system<A: Get>(
         parameter: None,
         gets: (tasks * CHURN_CYCLES) as u64,
         tasks,
+        placement: Placement::ThreadEach,
     };
     let prepare = || Arc::new(prepare());
     let benched = bench_runs(group, runtime, shape, prepare, |handles, index| {
@@ -478,6 +505,7 @@ fn s5_system<A: Get>(
         parameter: None,
         gets: (S5_TASKS * S5_CYCLES) as u64,
         tasks: S5_TASKS,
+        placement: Placement::Shared,
     };
     let benched = bench_runs(group, runtime, shape, prepare, |handles, index| {
         get_yield_put(handles[index].clone(), S5_CYCLES, None)
@@ -561,6 +589,7 @@ fn s6_system<A: Get>(
         parameter: Some(resources),
         gets: (resources * S6_CYCLES) as u64,
         tasks: resources,
+        placement: Placement::Shared,
     };
     let (runs, (_, managers)) =
         bench_runs(group, runtime, shape, prepare, |(handles, _), index| {

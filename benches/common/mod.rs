@@ -235,6 +235,41 @@ where
     })
 }
 
+/// Runs `tasks` tasks made by `task`, each on a thread of its own with a
+/// tokio current-thread runtime, and waits for all of them: one iteration of
+/// a scenario with one task per worker thread, where every task must have a
+/// core (on the multi-threaded runtime, tokio may run tasks that never wait
+/// one after the other on one worker). Returns its wall time, from the moment
+/// every thread has its runtime to the end of the last task.
+pub fn run_tasks_on_threads<F, Fut>(tasks: usize, task: F) -> Duration
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let ready = std::sync::Barrier::new(tasks + 1);
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..tasks)
+            .map(|index| {
+                let future = task(index);
+                let ready = &ready;
+                scope.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .expect("a tokio runtime");
+                    ready.wait();
+                    runtime.block_on(future);
+                })
+            })
+            .collect();
+        ready.wait();
+        let start = Instant::now();
+        for thread in threads {
+            thread.join().expect("a benchmark task panicked");
+        }
+        start.elapsed()
+    })
+}
+
 /// CPU time used by this process so far, all threads (user + system), from
 /// `/proc/self/stat` (in ticks of 10 ms). Zero where that file is missing.
 pub fn cpu_time() -> Duration {
