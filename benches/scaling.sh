@@ -2,9 +2,9 @@
 # usage: bash benches/scaling.sh [THREADS...]    (default: 1 2 4 8 16)
 #
 # S2 at N = 113 and S3, for resourcepool, async-lock (S2 only: a semaphore
-# cannot evict, so S3 has no async-lock row) and the Go port, once per tokio
-# worker thread count (RESOURCEPOOL_BENCH_THREADS; S3 runs one task per
-# thread). Counts above nproc are skipped, with a note. Writes
+# cannot evict, so S3 has no async-lock row) and the Go port, once per
+# thread count (RESOURCEPOOL_BENCH_THREADS: S2's tokio worker threads; S3's
+# tasks, each on a thread of its own). Counts above nproc are skipped, with a note. Writes
 # benches/scaling.md (ns per get and this crate's speedups, per thread count)
 # and benches/scaling.svg (ns per get against threads, log2 x axis), with
 # benches/plot.py.
