@@ -16,8 +16,8 @@
 # in a temporary directory, so target/criterion (the full suite's results,
 # which chart.sh reads) is left as it was.
 #
-# About 25 s per thread count here (2 cores; an estimate), 16 s with
-# QUICK=1, plus the build.
+# About 25 s per thread count here (2 cores), 10 s with QUICK=1, plus the
+# build.
 set -euo pipefail
 
 usage="usage: bash benches/scaling.sh [THREADS...]  (default: 1 2 4 8 16; counts above nproc are skipped; QUICK=1 for criterion's --quick, KEEP=1 keeps the raw results)"
