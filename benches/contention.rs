@@ -8,9 +8,9 @@
 //! - S2, the Go tests' shapes: max 10, N resources (N in 9, 10, 11, 113), one
 //!   task per resource, 20,000 get+put cycles each. Peers: both semaphores
 //!   (10 permits), deadpool (10 objects), the Go port.
-//! - S3, eviction churn: max 10, 1,000 resources, one task per worker thread,
-//!   each getting and putting resources in a fixed-seed pseudo-random order,
-//!   so most gets evict. Against the Go port; CPU use is reported. Each task
+//! - S3, eviction churn: max 10, 1,000 resources, one task per core, each
+//!   getting and putting resources in a fixed-seed pseudo-random order, so
+//!   most gets evict. Against the Go port; CPU use is reported. Each task
 //!   runs on a thread of its own (a tokio current-thread runtime each), so
 //!   that every task has a core: on the shared runtime, tokio ran the Go
 //!   port's tasks, which never wait, largely one after the other. Runs are
@@ -375,9 +375,9 @@ fn s2(criterion: &mut Criterion, runtime: &Runtime) {
     }
 }
 
-/// S3 or S4 for one system: one task per worker thread (`threads()`), each on
-/// a thread of its own (`Placement::ThreadEach`) and
-/// with its own seed, over the resources `prepare` makes.
+/// S3 or S4 for one system: `threads()` tasks, each on a thread of its own
+/// (`Placement::ThreadEach`) and with its own seed, over the resources
+/// `prepare` makes.
 fn churn_system<A: Get>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtime: &Runtime,

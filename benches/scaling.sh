@@ -4,8 +4,8 @@
 # S2 at N = 113 and S3, for resourcepool, async-lock (S2 only: a semaphore
 # cannot evict, so S3 has no async-lock row) and the Go port, once per
 # thread count (RESOURCEPOOL_BENCH_THREADS: S2's tokio worker threads; S3's
-# tasks, each on a thread of its own). Counts above nproc are skipped, with a note. Writes
-# benches/scaling.md (ns per get and this crate's speedups, per thread count)
+# tasks, each on a thread of its own). Counts above nproc are skipped, with
+# a note. Writes benches/scaling.md (ns per get and this crate's speedups, per thread count)
 # and benches/scaling.svg (ns per get against threads, log2 x axis), with
 # benches/plot.py.
 #
