@@ -5,9 +5,9 @@
 # cannot evict, so S3 has no async-lock row) and the Go port, once per
 # thread count (RESOURCEPOOL_BENCH_THREADS: S2's tokio worker threads; S3's
 # tasks, each on a thread of its own). Counts above nproc are skipped, with
-# a note. Writes benches/scaling.md (ns per get and this crate's speedups, per thread count)
-# and benches/scaling.svg (ns per get against threads, log2 x axis), with
-# benches/plot.py.
+# a note. Writes benches/scaling.md (ns per get and this crate's speedups,
+# per thread count) and benches/scaling.svg (ns per get against threads,
+# log2 x axis), with benches/plot.py.
 #
 # Environment: QUICK=1 runs criterion's --quick mode (a smoke run: rough
 # numbers, and the outputs say so); KEEP=1 keeps the per-thread-count
